@@ -26,10 +26,15 @@ def mnist_dir() -> Path:
     return MNIST_DIR
 
 
+@pytest.fixture(scope="session")
+def session_home(tmp_path_factory) -> Path:
+    """One cache and model directory for the whole run (decoded MNIST is cached once)."""
+    return tmp_path_factory.mktemp("digitnet-home")
+
+
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path_factory, monkeypatch):
+def isolated_dirs(session_home, monkeypatch):
     """Never touch the user's cache or model directory from a test."""
-    base = tmp_path_factory.mktemp("digitnet-home")
-    monkeypatch.setenv("DIGITNET_DATA", str(base / "data"))
-    monkeypatch.setenv("DIGITNET_HOME", str(base / "home"))
-    return base
+    monkeypatch.setenv("DIGITNET_DATA", str(session_home / "data"))
+    monkeypatch.setenv("DIGITNET_HOME", str(session_home / "home"))
+    return session_home
