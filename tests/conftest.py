@@ -32,6 +32,15 @@ def session_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("digitnet-home")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_dirs_for_session(session_home):
+    """The same isolation for session- and module-scoped fixtures, which run before `isolated_dirs`."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DIGITNET_DATA", str(session_home / "data"))
+        mp.setenv("DIGITNET_HOME", str(session_home / "home"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_dirs(session_home, monkeypatch):
     """Never touch the user's cache or model directory from a test."""

@@ -1,0 +1,6 @@
+"""`python -m digitnet` is the `digitnet` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""The `digitnet` command: one small module per subcommand.
+
+Each module has `add_parser(subparsers)` and `run(args) -> exit code`. This
+file wires them together and is the only place that turns errors into
+messages: a DigitnetError (or an OS error such as a permission problem)
+becomes one line on stderr and exit status 2, never a traceback.
+"""
+import argparse
+import sys
+
+from ..errors import DigitnetError
+from . import download, evaluate, train
+
+COMMANDS = (train, evaluate, download)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr (and exit 2), not a usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser():
+    parser = ArgumentParser(prog="digitnet", description="A neural network from scratch in NumPy "
+                            "that learns to read handwritten digits (MNIST).")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    sub.required = True
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except DigitnetError as e:
+        print(f"digitnet: error: {e}", file=sys.stderr)
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        print(f"digitnet: error: {e.strerror or e}{where}", file=sys.stderr)
+    except MemoryError:
+        print("digitnet: error: out of memory; try a smaller --batch-size or network", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("digitnet: interrupted", file=sys.stderr)
+        return 130
+    return 2

@@ -1,0 +1,19 @@
+"""Pieces several commands share: the --data option, model paths, number formatting."""
+from pathlib import Path
+
+from ..io import default_model_path
+
+
+def add_data_argument(parser):
+    parser.add_argument("--data", metavar="DIR", type=Path,
+                        help="a directory of MNIST files (IDX, gzipped or raw, or mnist_train.csv and "
+                             "mnist_test.csv); default: the download cache, filled on first use")
+
+
+def model_path(path):
+    """The model the user named, or the default location `train` saves to."""
+    return Path(path) if path else default_model_path()
+
+
+def percent(fraction):
+    return f"{100 * fraction:.2f}%"

@@ -1,0 +1,42 @@
+"""`digitnet evaluate`: accuracy, per-class precision and recall, confusion matrix on the test set."""
+import json
+
+from ..data import load_mnist
+from ..io import load_model
+from ..metrics import classification_report
+from .common import add_data_argument, model_path, percent
+
+
+def add_parser(sub):
+    p = sub.add_parser("evaluate", help="measure a trained model on the MNIST test set",
+                       description="Evaluate a model on the 10,000 MNIST test images.")
+    p.add_argument("model", nargs="?", metavar="MODEL", help="model file (default: the one `train` saved last)")
+    add_data_argument(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.set_defaults(run=run)
+
+
+def format_report(report):
+    """The report as text: accuracy, a per-class table, the confusion matrix."""
+    lines = [f"accuracy: {percent(report['accuracy'])} ({report['correct']:,}/{report['n']:,})", "",
+             "digit  precision  recall"]
+    for k, (p, r) in enumerate(zip(report["precision"], report["recall"])):
+        lines.append(f"{k:>5}  {percent(p):>9}  {percent(r):>6}")
+    lines += ["", "confusion matrix (rows: true digit, columns: predicted)",
+              "      " + "".join(f"{k:>6}" for k in range(10))]
+    for k, row in enumerate(report["confusion_matrix"]):
+        lines.append(f"{k:>6}" + "".join(f"{c:>6}" for c in row))
+    return "\n".join(lines)
+
+
+def run(args):
+    path = model_path(args.model)
+    model, _ = load_model(path)
+    data = load_mnist(args.data, validation_size=0, progress=not args.json)
+    report = classification_report(data.y_test, model.predict(data.x_test))
+    if args.json:
+        print(json.dumps({"model": str(path), **report}))
+    else:
+        print(f"model: {path}")
+        print(format_report(report))
+    return 0

@@ -1,0 +1,110 @@
+"""`digitnet train`: train a network on MNIST, report test accuracy, save the model."""
+import sys
+import time
+
+from ..data import load_mnist
+from ..errors import DigitnetError
+from ..init import INITIALIZERS
+from ..io import save_model, write_json
+from ..layers import ACTIVATIONS
+from ..losses import LOSSES
+from ..metrics import classification_report
+from ..network import MLP
+from ..optimizers import OPTIMIZERS
+from ..training import fit
+from .common import add_data_argument, model_path, percent
+
+DEFAULT_LR = {"adam": 1e-3, "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05}
+DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam", epochs=10,
+                batch_size=128, l2=0.0, dropout=0.0, seed=0, validation_size=5000)
+
+
+def hidden_sizes(text):
+    """'256,128' -> [256, 128]; '' -> [] (no hidden layer: softmax regression)."""
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise DigitnetError(f"--hidden {text!r}: expected layer sizes separated by commas, e.g. 256,128") from None
+    if any(s < 1 for s in sizes):
+        raise DigitnetError(f"--hidden {text!r}: every layer needs at least 1 unit")
+    return sizes
+
+
+def add_parser(sub):
+    p = sub.add_parser("train", help="train a network on MNIST and save it",
+                       description="Train a multilayer perceptron on MNIST, print per-epoch metrics, "
+                                   "the test accuracy and the training time, and save the model.")
+    add_data_argument(p)
+    p.add_argument("--hidden", metavar="SIZES", help="hidden layer sizes, comma-separated (default 256,128)")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), help="hidden activation (default relu)")
+    p.add_argument("--loss", choices=sorted(LOSSES), help="ce: softmax cross-entropy (default); "
+                                                         "mse: quadratic cost on sigmoid outputs")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default adam")
+    p.add_argument("--lr", type=float, metavar="RATE", help="learning rate (default: adam 0.001, "
+                   "sgd 0.1, momentum and nesterov 0.05)")
+    p.add_argument("--epochs", type=int, metavar="N", help=f"passes over the training set (default {DEFAULTS['epochs']})")
+    p.add_argument("--batch-size", type=int, metavar="N", help="examples per step (default 128); "
+                   "60000 or more is full-batch gradient descent")
+    p.add_argument("--l2", type=float, metavar="LAMBDA", help="L2 weight decay (default 0)")
+    p.add_argument("--dropout", type=float, metavar="RATE", help="dropout after each hidden layer (default 0)")
+    p.add_argument("--init", choices=sorted(INITIALIZERS), help="weight init (default: he for relu, glorot otherwise)")
+    p.add_argument("--seed", type=int, help="random seed: same seed, same weights (default 0)")
+    p.add_argument("--validation-size", type=int, metavar="N",
+                   help="training images held out for validation (default 5000)")
+    p.add_argument("--out", metavar="MODEL.npz", help="where to save the model (default: the "
+                   "location `evaluate` reads when no model is named)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    p.set_defaults(run=run)
+
+
+def settings(args):
+    """The training settings: the command line over DEFAULTS."""
+    s = {key: getattr(args, key) if getattr(args, key) is not None else value
+         for key, value in DEFAULTS.items()}
+    s["hidden"] = hidden_sizes(s["hidden"])
+    s["lr"] = args.lr if args.lr is not None else DEFAULT_LR[s["optimizer"]]
+    s["init"] = args.init
+    return s
+
+
+def print_epoch(record, epochs):
+    line = (f"epoch {record['epoch']:>3}/{epochs}  train loss {record['train_loss']:.4f} "
+            f"acc {percent(record['train_accuracy'])}")
+    if record["val_loss"] is not None:
+        line += f"  val loss {record['val_loss']:.4f} acc {percent(record['val_accuracy'])}"
+    print(line + f"  {record['seconds']:.1f}s", flush=True)
+
+
+def run(args):
+    s = settings(args)
+    out = model_path(args.out)
+    if out.exists() and out.is_dir():
+        raise DigitnetError(f"--out {out} is a directory: name a file such as {out / 'model.npz'}")
+    data = load_mnist(args.data, validation_size=s["validation_size"], seed=s["seed"],
+                      progress=not args.quiet)
+    model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"],
+                init=s["init"], dropout=s["dropout"], random_state=s["seed"])
+    arch = "-".join(map(str, model.sizes))
+    print(f"data: {len(data.x_train):,} training, {len(data.x_val):,} validation, {len(data.x_test):,} test images")
+    print(f"model: {arch} {s['activation']}, loss {s['loss']}, {model.n_parameters:,} parameters")
+    print(f"training: {s['optimizer']} lr {s['lr']:g}, batch {s['batch_size']}, {s['epochs']} epochs, "
+          f"l2 {s['l2']:g}, dropout {s['dropout']:g}, seed {s['seed']}", flush=True)
+    start = time.perf_counter()
+    history = fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
+                  optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],
+                  batch_size=s["batch_size"], l2=s["l2"], random_state=s["seed"],
+                  progress=not args.quiet and sys.stderr.isatty(),
+                  callbacks=[] if args.quiet else [lambda r: print_epoch(r, s["epochs"])])
+    seconds = time.perf_counter() - start
+    report = classification_report(data.y_test, model.predict(data.x_test))
+    print(f"test accuracy: {percent(report['accuracy'])} ({report['correct']:,}/{report['n']:,})")
+    print(f"training time: {seconds:.1f} s")
+    training = {**s, "init": model.dense[0].init, "data": str(args.data or "download cache"),
+                "seconds": seconds}
+    metrics = {"test_accuracy": report["accuracy"], "test_n": report["n"],
+               "val_accuracy": history["val_accuracy"][-1]}
+    save_model(model, out, training=training, metrics=metrics, history=history)
+    history_path = out.with_suffix(".history.json")
+    write_json(history_path, history)
+    print(f"saved model to {out} (history: {history_path})")
+    return 0

@@ -1,0 +1,180 @@
+"""Downloading the four MNIST files, checked against known SHA-256 sums.
+
+MNIST is served by several public mirrors under the same four file names.
+We try the mirrors in order and, for each file:
+
+1. stream it into a temporary file next to its final place, with a progress
+   bar;
+2. check the SHA-256 of its *decompressed* bytes (the mirrors' gzip wrappers
+   differ, the data inside does not);
+3. only then rename it into place with `os.replace`, which is atomic, so the
+   destination never holds a half-written or unverified file.
+
+Network hiccups (timeouts, dropped connections) are retried with a growing
+pause; an HTTP error, a bad checksum or a file that is not gzip moves on to
+the next mirror. If every mirror fails, `DataError` lists why.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import logging
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+from typing import Sequence
+
+from tqdm import tqdm
+
+from digitnet.errors import DataError
+
+log = logging.getLogger(__name__)
+
+#: The four files, and the SHA-256 of each one's decompressed bytes.
+FILES = {
+    "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+
+#: Base URLs tried in order; each serves the four files by the names above.
+MIRRORS = [
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",       # PyTorch's torchvision
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",  # CVDF, used by TensorFlow
+]
+
+CHUNK = 1 << 16
+_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError)
+
+
+class _MirrorFailed(Exception):
+    """This mirror cannot give us this file; the message says why."""
+
+
+def download_mnist(
+    dest_dir: str | Path,
+    mirrors: Sequence[str] = MIRRORS,
+    retries: int = 2,
+    timeout: float = 30,
+    progress: bool = True,
+    backoff: float = 1.0,
+) -> Path:
+    """Make sure `dest_dir` holds the four verified MNIST .gz files; return it.
+
+    Files already present with the right checksum are kept as they are.
+    Each network error is retried `retries` times per mirror, after pauses of
+    `backoff`, 2 * `backoff`, 4 * `backoff`... seconds.
+    """
+    dest = Path(dest_dir)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"{dest}: cannot create the data directory ({e.strerror or e})") from None
+    for name, sha256 in FILES.items():
+        target = dest / name
+        if target.is_file():
+            if sha256_of_decompressed(target) == sha256:
+                log.info("%s: already present and valid", target)
+                continue
+            log.warning("%s: checksum mismatch, downloading it again", target)
+        _download_one(name, sha256, target, mirrors, retries, timeout, progress, backoff)
+    return dest
+
+
+def sha256_of_decompressed(path: str | Path) -> str | None:
+    """SHA-256 (hex) of a gzip file's decompressed bytes; None if not valid gzip."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as raw:
+            if raw.read(2) != b"\x1f\x8b":
+                return None
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw) as f:
+                while chunk := f.read(CHUNK * 16):
+                    digest.update(chunk)
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
+        return None
+    return digest.hexdigest()
+
+
+def _download_one(name, sha256, target, mirrors, retries, timeout, progress, backoff) -> None:
+    """Fetch one file from the first mirror that gives a valid copy."""
+    reasons = []
+    for base in mirrors:
+        url = base.rstrip("/") + "/" + name
+        try:
+            _fetch_verified(url, sha256, target, retries, timeout, progress, backoff)
+            return
+        except _MirrorFailed as e:
+            log.warning("%s: %s", url, e)
+            reasons.append(f"{url}: {e}")
+    tried = "; ".join(reasons) or "no mirrors given"
+    raise DataError(
+        f"{name}: could not download from any mirror ({tried}); "
+        "download the MNIST files yourself and pass --data DIR"
+    )
+
+
+def _fetch_verified(url, sha256, target, retries, timeout, progress, backoff) -> None:
+    """Download `url` to `target` via a checked temporary file, or raise _MirrorFailed."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for attempt in range(retries + 1):
+                out.seek(0)
+                out.truncate()
+                try:
+                    _stream(url, out, timeout, progress, target.name)
+                    break
+                except urllib.error.HTTPError as e:
+                    raise _MirrorFailed(f"HTTP {e.code} {e.reason}") from None
+                except _NETWORK_ERRORS as e:
+                    if attempt == retries:
+                        raise _MirrorFailed(f"network error: {_describe(e)}") from None
+                    pause = backoff * 2**attempt
+                    log.warning("%s: %s; retrying in %.1f s", url, _describe(e), pause)
+                    time.sleep(pause)
+        found = sha256_of_decompressed(tmp)
+        if found is None:
+            raise _MirrorFailed("not a valid gzip file")
+        if found != sha256:
+            raise _MirrorFailed(f"checksum mismatch (SHA-256 {found[:12]}..., expected {sha256[:12]}...)")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _stream(url, out, timeout, progress, label) -> None:
+    """Copy the body at `url` into the open file `out`, showing a progress bar."""
+    request = urllib.request.Request(url, headers={"User-Agent": "digitnet"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        total = response.headers.get("Content-Length")
+        with tqdm(
+            total=int(total) if total else None,
+            desc=label,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            leave=False,
+            disable=not progress or None,   # None: silent when stderr is not a terminal
+        ) as bar:
+            received = 0
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                received += len(chunk)
+                bar.update(len(chunk))
+    if total and received < int(total):   # the connection dropped mid-file
+        raise http.client.IncompleteRead(b"", int(total) - received)
+
+
+def _describe(error: BaseException) -> str:
+    """A short one-line description of a network error."""
+    reason = getattr(error, "reason", None) or error
+    return str(reason).strip() or type(error).__name__

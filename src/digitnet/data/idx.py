@@ -1,0 +1,144 @@
+"""Reading the IDX format, the file format MNIST is distributed in.
+
+An IDX file is a tiny header followed by raw array data in C order::
+
+    bytes 0-1   two zero bytes (the magic number's first half)
+    byte  2     the data type; 0x08 means unsigned byte (uint8)
+    byte  3     the number of dimensions, d
+    4 * d bytes each dimension as a big-endian uint32
+    the rest    prod(dims) values, here one byte each
+
+MNIST's images are a 3-D file of shape (n, 28, 28) and its labels a 1-D file of
+shape (n,). The files are usually gzip-compressed; we recognise that by the
+gzip magic bytes (1f 8b) rather than by the file name, so a renamed file still
+reads.
+
+Every problem a user could fix (a missing, truncated or mismatched file)
+raises `DataError` with a one-line message that names the file.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from digitnet.errors import DataError
+
+GZIP_MAGIC = b"\x1f\x8b"
+UBYTE = 0x08
+IMAGE_SHAPE = (28, 28)
+NUM_CLASSES = 10
+
+#: The IDX type codes, so an error can say what it found instead.
+IDX_TYPES = {
+    0x08: "unsigned byte",
+    0x09: "signed byte",
+    0x0B: "short",
+    0x0C: "int",
+    0x0D: "float",
+    0x0E: "double",
+}
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file of unsigned bytes, gzip-compressed or not.
+
+    Returns a new, writeable uint8 array whose shape is the dims in the
+    header, e.g. (60000, 28, 28) for the training images.
+    """
+    path = Path(path)
+    data = _read_decompressed(path)
+    dims, offset = _parse_header(data, path.name)
+    expected = math.prod(dims)
+    found = len(data) - offset
+    if found < expected:
+        raise DataError(
+            f"{path.name}: truncated: expected {expected} bytes of data, found {found}; "
+            "re-download the file"
+        )
+    if found > expected:
+        raise DataError(
+            f"{path.name}: {found - expected} unexpected trailing bytes after "
+            f"{expected} bytes of data; the file is corrupt, re-download it"
+        )
+    return np.frombuffer(data, dtype=np.uint8, count=expected, offset=offset).reshape(dims).copy()
+
+
+def read_idx_pair(images_path: str | Path, labels_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read matching image and label files and check that they belong together.
+
+    Returns ``(images, labels)``: uint8 arrays of shape (n, 28, 28) and (n,),
+    where every label is a digit 0-9.
+    """
+    images_path, labels_path = Path(images_path), Path(labels_path)
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
+    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(
+            f"{images_path.name}: expected images of shape (n, 28, 28), found shape {images.shape}"
+        )
+    if labels.ndim != 1:
+        raise DataError(f"{labels_path.name}: expected labels of shape (n,), found shape {labels.shape}")
+    if len(labels) != len(images):
+        raise DataError(
+            f"{labels_path.name}: {len(labels)} labels but {len(images)} images in {images_path.name}"
+        )
+    bad = np.flatnonzero(labels >= NUM_CLASSES)
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(f"{labels_path.name}: label {labels[i]} at index {i} is not a digit 0-9")
+    return images, labels
+
+
+def is_gzip(path: str | Path) -> bool:
+    """True if the file starts with the gzip magic bytes 1f 8b."""
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
+def _read_decompressed(path: Path) -> bytes:
+    """The file's bytes, decompressed if it is gzip."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as e:
+        raise DataError(f"{path}: cannot read file ({e.strerror or e})") from None
+    if not raw.startswith(GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
+        raise DataError(
+            f"{path.name}: the gzip data is truncated or corrupt; delete the file and download it again"
+        ) from None
+
+
+def _parse_header(data: bytes, name: str) -> tuple[tuple[int, ...], int]:
+    """Check the IDX header; return (dims, offset of the first data byte)."""
+    if len(data) < 4:
+        raise DataError(f"{name}: truncated: only {len(data)} bytes, too short for an IDX header")
+    if data[0] != 0 or data[1] != 0:
+        raise DataError(
+            f"{name}: not an IDX file (starts with bytes {data[0]:02x} {data[1]:02x}, expected 00 00)"
+        )
+    dtype, ndim = data[2], data[3]
+    if dtype != UBYTE:
+        kind = IDX_TYPES.get(dtype, "unknown")
+        raise DataError(
+            f"{name}: IDX data type 0x{dtype:02x} ({kind}) is not supported; "
+            "expected 0x08 (unsigned byte)"
+        )
+    if ndim == 0:
+        raise DataError(f"{name}: IDX header declares 0 dimensions")
+    offset = 4 + 4 * ndim
+    if len(data) < offset:
+        raise DataError(
+            f"{name}: truncated: the header needs {offset} bytes for {ndim} dimensions, "
+            f"the file has {len(data)}"
+        )
+    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    return dims, offset

@@ -1,0 +1,134 @@
+"""Model files: one .npz holding the weights and a JSON description.
+
+    layers.0.W  float32 (784, 256)     one W and one b per Dense layer,
+    layers.0.b  float32 (256,)         numbered by position in the layer list
+    ...
+    metadata    a JSON string: {"format": "digitnet-model", "version": 1,
+                "model": {"layers": [...], "loss": "ce"}, "training": {...},
+                "metrics": {...}, "history": {...}}
+
+Reading never unpickles (`allow_pickle=False`), and everything is checked
+before a network is built: names, shapes, dtypes, finiteness. Writing goes
+through a temp file, so a model file is always whole.
+"""
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from .atomic import atomic_write
+from .errors import ModelFileError
+from .layers import LAYER_TYPES
+from .losses import LOSSES
+from .network import MLP
+
+FORMAT, VERSION = "digitnet-model", 1
+
+
+def default_model_path():
+    """Where `train` saves and `evaluate` looks when no model is named: $DIGITNET_HOME or the user data dir."""
+    home = os.environ.get("DIGITNET_HOME") or platformdirs.user_data_dir("digitnet")
+    return Path(home) / "model.npz"
+
+
+def save_model(model, path, **metadata):
+    """Write `model` (and extra JSON-able metadata such as training, metrics, history) to `path`."""
+    if not np.isfinite(model.params).all():
+        raise ModelFileError("refusing to save a model whose weights contain NaN or infinity")
+    meta = {"format": FORMAT, "version": VERSION, "model": model.config(), **metadata}
+    arrays = {f"layers.{i}.{name}": np.asarray(getattr(layer, name), dtype=np.float32)
+              for i, layer in enumerate(model.layers) for name in layer.param_names}
+    with atomic_write(path) as f:
+        np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
+    return Path(path)
+
+
+def write_json(path, obj):
+    """Write `obj` as indented JSON, atomically."""
+    with atomic_write(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+def load_model(path):
+    """(MLP, metadata dict) from a model file; ModelFileError naming the problem otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file; train one with `digitnet train --out {path}`")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+        raise ModelFileError(f"{path}: not a digitnet model file ({e})") from None
+    meta = _read_metadata(path, arrays.pop("metadata", None))
+    return _build(path, meta, arrays), meta
+
+
+def _read_metadata(path, raw):
+    if raw is None or raw.dtype.kind != "U" or raw.ndim != 0:
+        raise ModelFileError(f"{path}: no metadata in this .npz: not a digitnet model file")
+    try:
+        meta = json.loads(str(raw))
+    except json.JSONDecodeError as e:
+        raise ModelFileError(f"{path}: metadata is not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a digitnet model file (format {meta.get('format')!r})"
+                             if isinstance(meta, dict) else f"{path}: metadata is not a JSON object")
+    if meta.get("version") != VERSION:
+        raise ModelFileError(f"{path}: model file format version {meta.get('version')!r} is not supported "
+                             f"(this digitnet reads version {VERSION}); retrain the model")
+    return meta
+
+
+def _build(path, meta, arrays):
+    spec = meta.get("model")
+    if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list) or not spec["layers"]:
+        raise ModelFileError(f"{path}: metadata has no layer list")
+    if spec.get("loss") not in LOSSES:
+        raise ModelFileError(f"{path}: unknown loss {spec.get('loss')!r}")
+    layers = []
+    for i, conf in enumerate(spec["layers"]):
+        kind = conf.get("type") if isinstance(conf, dict) else None
+        if kind not in LAYER_TYPES:
+            raise ModelFileError(f"{path}: layer {i} has unknown type {kind!r}")
+        settings = {k: v for k, v in conf.items() if k != "type"}
+        # check the arrays before building the layer: a forged size must not allocate anything
+        params = {name: _array(path, arrays, f"layers.{i}.{name}", shape)
+                  for name, shape in _param_shapes(path, i, kind, settings).items()}
+        try:
+            layer = LAYER_TYPES[kind](**settings)
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: layer {i} ({kind}) has bad settings: {e}") from None
+        for name, value in params.items():
+            setattr(layer, name, value)
+        layers.append(layer)
+    try:
+        return MLP(layers=layers, loss=spec["loss"])
+    except Exception as e:                     # e.g. sizes that do not chain
+        raise ModelFileError(f"{path}: {e}") from None
+
+
+def _param_shapes(path, i, kind, settings):
+    """The shapes the file must hold for layer i: only Dense has parameters."""
+    if kind != "Dense":
+        return {}
+    n_in, n_out = settings.get("n_in"), settings.get("n_out")
+    if not all(isinstance(n, int) and n > 0 for n in (n_in, n_out)):
+        raise ModelFileError(f"{path}: layer {i} (Dense) needs positive integer n_in and n_out")
+    return {"W": (n_in, n_out), "b": (n_out,)}
+
+
+def _array(path, arrays, name, shape):
+    if name not in arrays:
+        raise ModelFileError(f"{path}: missing array {name!r}")
+    a = arrays[name]
+    if a.shape != shape:
+        raise ModelFileError(f"{path}: array {name!r} has shape {a.shape}, expected {shape}")
+    if a.dtype.kind != "f":
+        raise ModelFileError(f"{path}: array {name!r} has dtype {a.dtype}, expected float32")
+    if not np.isfinite(a).all():
+        raise ModelFileError(f"{path}: array {name!r} contains NaN or infinite values")
+    return a.astype(np.float32)

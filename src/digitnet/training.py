@@ -1,0 +1,112 @@
+"""Training: mini-batch gradient descent over the training set.
+
+One step:
+    1. take a batch x (batch, 784), y (batch,)
+    2. forward:   a = model.forward(x, training=True)
+    3. loss:      L, da = loss.value_and_gradient(a, y)
+    4. backward:  model.backward(da)        -> model.grads holds dL/dparams
+    5. L2:        grads[:n_weights] += l2 * W   (the gradient of (l2/2) * ||W||^2)
+    6. update:    optimizer.step(model.params, model.grads)
+
+One epoch is one pass over the training set in a fresh random order. After
+each epoch the history records the training loss and accuracy (averaged over
+the epoch's batches, so measured while the weights were still moving, with
+dropout on) and the validation loss and accuracy (measured at the end).
+"""
+import math
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .errors import DigitnetError, TrainingDiverged
+from .optimizers import make_optimizer
+
+SCHEDULES = {
+    "constant": lambda progress: 1.0,
+    "cosine": lambda progress: 0.5 * (1 + math.cos(math.pi * progress)),
+    "linear": lambda progress: 1 - progress,
+}
+HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+
+
+def _check_settings(epochs, batch_size, l2):
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise DigitnetError(f"epochs {epochs} must be a whole number of at least 1")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise DigitnetError(f"batch size {batch_size} must be a whole number of at least 1")
+    if not np.isfinite(l2) or l2 < 0:
+        raise DigitnetError(f"l2 {l2} must be zero or a small positive number, e.g. 1e-4")
+
+
+def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", learning_rate=1e-3,
+        epochs=10, batch_size=128, l2=0.0, schedule="constant", random_state=0, progress=True,
+        callbacks=()):
+    """Train `model` in place; return its history (a dict of per-epoch lists).
+
+    x_train (n, 784) float32 in [0, 1], y_train (n,) integer labels. `optimizer`
+    is a name from optimizers.OPTIMIZERS or an object with `step`. A batch size
+    of n or more is full-batch gradient descent. Each callback is called as
+    `callback(record)` after every epoch with that epoch's history entry.
+    Raises TrainingDiverged, leaving the model unusable, if the loss becomes
+    NaN or infinite.
+    """
+    _check_settings(epochs, batch_size, l2)
+    x_train, y_train = model.check_input(x_train), np.asarray(y_train, dtype=np.int64)
+    if len(x_train) != len(y_train) or len(x_train) == 0:
+        raise DigitnetError(f"{len(x_train)} training images but {len(y_train)} labels")
+    opt = make_optimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
+    rng = np.random.default_rng(random_state)
+    n = len(x_train)
+    batch_size = min(batch_size, n)
+    n_batches = math.ceil(n / batch_size)
+    x_batch = np.empty((batch_size, x_train.shape[1]), dtype=np.float32)   # reused every step
+    weights, weight_grads = model.params[:model.n_weights], model.grads[:model.n_weights]
+    history = {key: [] for key in HISTORY_KEYS}
+    total_steps = epochs * n_batches
+
+    for epoch in range(1, epochs + 1):
+        start_time = time.perf_counter()
+        order = rng.permutation(n)
+        total_loss, correct = 0.0, 0
+        bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
+                   disable=True if not progress else None)
+        for b in range(n_batches):
+            rows = order[b * batch_size:(b + 1) * batch_size]
+            if n_batches == 1:                       # full batch: the data itself, no copy
+                x, y = x_train, y_train
+            else:
+                x = np.take(x_train, rows, axis=0, out=x_batch[:len(rows)])
+                y = y_train[rows]
+            a = model.forward(x, training=True)
+            loss, da = model.loss.value_and_gradient(a, y)
+            if not math.isfinite(loss):
+                bar.close()
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {loss} in epoch {epoch}, batch {b + 1}; "
+                    f"the learning rate {learning_rate:g} is too large for this network, "
+                    f"try a smaller one (e.g. --lr {learning_rate / 10:g})")
+            total_loss += loss * len(y)
+            correct += int(np.count_nonzero(a.argmax(axis=1) == y))
+            model.backward(da)
+            if l2:
+                weight_grads += np.float32(l2) * weights
+            opt.learning_rate = learning_rate * SCHEDULES[schedule](((epoch - 1) * n_batches + b) / total_steps)
+            opt.step(model.params, model.grads)
+            bar.update()
+            if b % 50 == 0:
+                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        bar.close()
+        if not np.isfinite(model.params).all():
+            raise TrainingDiverged(f"training diverged: weights became NaN or infinite in epoch {epoch}; "
+                                   f"try a smaller learning rate than {learning_rate:g}")
+        record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
+                  "val_loss": None, "val_accuracy": None}
+        if x_val is not None and len(x_val):
+            record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(x_val, y_val)
+        record["seconds"] = time.perf_counter() - start_time
+        for key in HISTORY_KEYS:
+            history[key].append(record[key])
+        for callback in callbacks:
+            callback(record)
+    return history

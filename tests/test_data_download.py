@@ -1,0 +1,137 @@
+"""Downloading from mirrors, against a local HTTP server with good and bad mirrors.
+
+The server answers under four prefixes:
+
+* /good/     the real files;
+* /missing/  404 for everything;
+* /corrupt/  bytes of the right length, but wrong (a damaged gzip stream);
+* /flaky/    drops the connection on the first request for each file, then good.
+"""
+import collections
+import http.server
+import re
+import shutil
+import threading
+
+import pytest
+
+from digitnet.data import FILES, MIRRORS, download_mnist
+from digitnet.data.download import sha256_of_decompressed
+from digitnet.errors import DataError
+
+
+class Mirror(http.server.ThreadingHTTPServer):
+    def __init__(self, files):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.files = files                  # name -> bytes, read once
+        self.requests = collections.Counter()
+        self.lock = threading.Lock()
+
+    def url(self, prefix):
+        return f"http://127.0.0.1:{self.server_address[1]}/{prefix}/"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        server = self.server
+        _, prefix, name = self.path.split("/", 2)
+        with server.lock:
+            server.requests[self.path] += 1
+            count = server.requests[self.path]
+        body = server.files.get(name)
+        if prefix == "missing" or body is None:
+            self.send_error(404)
+            return
+        if prefix == "corrupt":
+            body = body[:20] + bytes(len(body) - 20)
+        if prefix == "flaky" and count == 1:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:1000])   # then hang up mid-file
+            self.close_connection = True
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(mnist_dir):
+    return {name: (mnist_dir / name).read_bytes() for name in FILES}
+
+
+@pytest.fixture
+def mirror(served):
+    server = Mirror(served)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def assert_complete(dest):
+    assert sorted(p.name for p in dest.iterdir()) == sorted(FILES)
+    for name, sha in FILES.items():
+        assert sha256_of_decompressed(dest / name) == sha
+
+
+def test_mirrors_are_the_public_ones():
+    assert MIRRORS == ["https://ossci-datasets.s3.amazonaws.com/mnist/",
+                       "https://storage.googleapis.com/cvdf-datasets/mnist/"]
+    assert sorted(FILES) == sorted(["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                                    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"])
+
+
+def test_bad_mirrors_are_skipped(mirror, tmp_path):
+    dest = tmp_path / "data"
+    mirrors = [mirror.url("missing"), mirror.url("corrupt"), mirror.url("good")]
+    assert download_mnist(dest, mirrors=mirrors, backoff=0, progress=False) == dest
+    assert_complete(dest)       # also: no .part files left behind
+    for name in FILES:
+        for prefix in ("missing", "corrupt", "good"):
+            assert mirror.requests[f"/{prefix}/{name}"] == 1
+
+
+def test_network_errors_are_retried(mirror, tmp_path):
+    download_mnist(tmp_path, mirrors=[mirror.url("flaky")], retries=1, backoff=0, progress=False)
+    assert_complete(tmp_path)
+    assert all(mirror.requests[f"/flaky/{name}"] == 2 for name in FILES)
+
+
+def test_every_mirror_failing_says_why_and_leaves_nothing(mirror, tmp_path):
+    missing, corrupt = mirror.url("missing"), mirror.url("corrupt")
+    message = (
+        f"train-images-idx3-ubyte.gz: could not download from any mirror ("
+        f"{missing}train-images-idx3-ubyte.gz: HTTP 404 Not Found; "
+        f"{corrupt}train-images-idx3-ubyte.gz: not a valid gzip file); "
+        "download the MNIST files yourself and pass --data DIR"
+    )
+    with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+        download_mnist(tmp_path, mirrors=[missing, corrupt], backoff=0, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_network_errors_exhausting_retries(mirror, tmp_path):
+    dead = "http://127.0.0.1:9/"        # the discard port: connection refused
+    with pytest.raises(DataError, match=r"^train-images-idx3-ubyte\.gz: could not download from any mirror \("
+                                        r"http://127\.0\.0\.1:9/train-images-idx3-ubyte\.gz: network error: .+\); "
+                                        r"download the MNIST files yourself and pass --data DIR$"):
+        download_mnist(tmp_path, mirrors=[dead], retries=2, backoff=0, progress=False, timeout=5)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_valid_files_are_not_downloaded_again(mirror, mnist_dir, tmp_path):
+    shutil.copy(mnist_dir / "train-images-idx3-ubyte.gz", tmp_path)
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(b"not the real thing")
+    download_mnist(tmp_path, mirrors=[mirror.url("good")], progress=False)
+    assert_complete(tmp_path)
+    assert mirror.requests["/good/train-images-idx3-ubyte.gz"] == 0
+    assert mirror.requests["/good/t10k-labels-idx1-ubyte.gz"] == 1   # invalid, so replaced
+    assert sum(mirror.requests.values()) == 3

@@ -1,0 +1,112 @@
+"""The MLP: construction, the flat parameter vector, whole-network gradients, prediction."""
+import numpy as np
+import pytest
+
+from digitnet import MLP, Dense, DigitnetError, ReLU
+from digitnet.layers import Dropout, Sigmoid, Tanh
+from gradcheck import max_relative_error, numerical_gradient
+
+
+def test_default_architecture():
+    model = MLP()
+    assert model.sizes == [784, 256, 128, 10]
+    assert model.n_parameters == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
+    assert model.params.dtype == np.float32
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "ReLU", "Dense", "ReLU", "Dense"]
+
+
+def test_layers_are_views_into_the_flat_vector_weights_first():
+    model = MLP(sizes=(6, 5, 3))
+    for layer in model.dense:
+        assert np.shares_memory(layer.W, model.params) and np.shares_memory(layer.dW, model.grads)
+    assert model.n_weights == 6 * 5 + 5 * 3
+    np.testing.assert_array_equal(model.params[:30], model.dense[0].W.ravel())
+    model.params[:] = 0
+    assert not model.dense[1].b.any()
+
+
+def test_mse_network_ends_in_sigmoid_and_dropout_follows_hidden_layers():
+    model = MLP(sizes=(4, 3, 2), activation="tanh", loss="mse", dropout=0.5)
+    assert [type(layer) for layer in model.layers] == [Dense, Tanh, Dropout, Dense, Sigmoid]
+
+
+def test_built_from_layers():
+    model = MLP(layers=[Dense(4, 3), ReLU(), Dense(3, 2)], loss="ce")
+    assert model.sizes == [4, 3, 2]
+    with pytest.raises(DigitnetError, match="layer sizes do not chain: 3 outputs feed 5 inputs"):
+        MLP(layers=[Dense(4, 3), Dense(5, 2)])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(sizes=(784,)), "must be at least two positive numbers"),
+    (dict(activation="swish"), "unknown activation 'swish'"),
+    (dict(loss="hinge"), "unknown loss 'hinge'"),
+    (dict(init="zeros"), "unknown init 'zeros'"),
+    (dict(dropout=1.5), "dropout 1.5 must be at least 0 and below 1"),
+])
+def test_bad_settings_are_named(kwargs, message):
+    with pytest.raises(DigitnetError, match=message):
+        MLP(**kwargs)
+
+
+@pytest.mark.parametrize("activation, loss", [("relu", "ce"), ("sigmoid", "mse"), ("tanh", "ce"),
+                                              ("leaky_relu", "mse")])
+def test_whole_network_gradient(activation, loss):
+    """Backpropagation through every layer equals finite differences of the loss."""
+    rng = np.random.default_rng(0)
+    sizes = (6, 5, 4, 3)
+    layers = []
+    template = MLP(sizes=sizes, activation=activation, loss=loss, init="glorot", random_state=1)
+    for layer in template.layers:
+        if isinstance(layer, Dense):
+            d = Dense(layer.n_in, layer.n_out, init="glorot", rng=rng, dtype=np.float64)
+            d.b[:] = rng.standard_normal(layer.n_out) * 0.1
+            layer = d
+        layers.append(layer)
+    model = MLP(layers=layers, loss=loss)
+    assert model.params.dtype == np.float64
+    x, y = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
+
+    def loss_value():
+        return model.loss.value(model.forward(x, training=True), y)
+
+    numeric = numerical_gradient(loss_value, model.params)
+    _, da = model.loss.value_and_gradient(model.forward(x, training=True), y)
+    model.backward(da)
+    assert max_relative_error(model.grads, numeric) < 1e-6
+
+
+def test_predict_proba_predict_score():
+    model = MLP(sizes=(784, 32, 10), random_state=3)
+    X = np.random.default_rng(0).random((50, 28, 28), dtype=np.float32)
+    p = model.predict_proba(X)
+    assert p.shape == (50, 10) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(model.predict(X), p.argmax(axis=1))
+    np.testing.assert_array_equal(model.predict(X, batch_size=7), model.predict(X))
+    assert model.score(X, p.argmax(axis=1)) == 1.0
+    single = model.predict_proba(X[0])
+    np.testing.assert_allclose(single[0], p[0], rtol=1e-5)
+
+
+def test_predict_proba_returns_fresh_arrays():
+    model = MLP(sizes=(4, 3))
+    X = np.ones((2, 4))
+    p1 = model.predict_proba(X)
+    p2 = model.predict_proba(X * 2)
+    assert not np.shares_memory(p1, p2)
+
+
+@pytest.mark.parametrize("X, message", [
+    (np.ones((3, 100)), r"input of shape \(3, 100\) does not fit this network: expected \(n, 784\)"),
+    (np.array([["a"] * 784]), "input has dtype <U1: expected numbers"),
+    (np.full((1, 784), np.nan), "input contains NaN or infinite values"),
+])
+def test_bad_input_is_named(X, message):
+    with pytest.raises(DigitnetError, match=message):
+        MLP(sizes=(784, 10)).predict(X)
+
+
+def test_same_seed_same_weights_other_seed_other_weights():
+    np.testing.assert_array_equal(MLP(random_state=7).params, MLP(random_state=7).params)
+    assert not np.array_equal(MLP(random_state=7).params, MLP(random_state=8).params)
