@@ -89,7 +89,7 @@ def test_corrupt_gzip_stream(tmp_path, labels):
 def test_wrong_magic(tmp_path, labels):
     path = tmp_path / "labels.gz"
     path.write_bytes(gzip.compress(b"\x01\x02" + idx_bytes(labels)[2:]))
-    with pytest.raises(DataError, match=re.escape("labels.gz: not an IDX file (starts with bytes 01 02, expected 00 00)")):
+    with pytest.raises(DataError, match=re.escape("labels.gz: wrong magic number: starts with bytes 01 02, an IDX file starts with 00 00")):
         read_idx(path)
 
 

@@ -22,11 +22,12 @@ from tqdm.auto import tqdm
 from .errors import DigitnetError, TrainingDiverged
 from .optimizers import make_optimizer
 
-SCHEDULES = {
+SCHEDULES = {                  # learning-rate factor as a function of progress in [0, 1)
     "constant": lambda progress: 1.0,
     "cosine": lambda progress: 0.5 * (1 + math.cos(math.pi * progress)),
     "linear": lambda progress: 1 - progress,
 }
+DIVERGED = 100      # a loss this many times the untrained network's has diverged, not learned
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
 
@@ -45,13 +46,18 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     """Train `model` in place; return its history (a dict of per-epoch lists).
 
     x_train (n, 784) float32 in [0, 1], y_train (n,) integer labels. `optimizer`
-    is a name from optimizers.OPTIMIZERS or an object with `step`. A batch size
-    of n or more is full-batch gradient descent. Each callback is called as
+    is a name from optimizers.OPTIMIZERS or an object with `step` and a
+    `learning_rate` attribute. A batch size of n or more is full-batch gradient
+    descent. `schedule` (see SCHEDULES) scales the learning rate at every step:
+    "cosine" lowers it from `learning_rate` to 0 along half a cosine, which
+    settles the weights into a minimum instead of circling around it. Each callback is called as
     `callback(record)` after every epoch with that epoch's history entry.
     Raises TrainingDiverged, leaving the model unusable, if the loss becomes
-    NaN or infinite.
+    NaN or infinite or grows to DIVERGED times the untrained network's loss.
     """
     _check_settings(epochs, batch_size, l2)
+    if schedule not in SCHEDULES:
+        raise DigitnetError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
     x_train, y_train = model.check_input(x_train), np.asarray(y_train, dtype=np.int64)
     if len(x_train) != len(y_train) or len(x_train) == 0:
         raise DigitnetError(f"{len(x_train)} training images but {len(y_train)} labels")
@@ -60,53 +66,61 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     n = len(x_train)
     batch_size = min(batch_size, n)
     n_batches = math.ceil(n / batch_size)
+    lr_factor = SCHEDULES[schedule]
     x_batch = np.empty((batch_size, x_train.shape[1]), dtype=np.float32)   # reused every step
-    weights, weight_grads = model.params[:model.n_weights], model.grads[:model.n_weights]
     history = {key: [] for key in HISTORY_KEYS}
-    total_steps = epochs * n_batches
+    first_loss = None                          # the loss of the untrained network
 
-    for epoch in range(1, epochs + 1):
-        start_time = time.perf_counter()
-        order = rng.permutation(n)
-        total_loss, correct = 0.0, 0
-        bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
-                   disable=True if not progress else None)
-        for b in range(n_batches):
-            rows = order[b * batch_size:(b + 1) * batch_size]
-            if n_batches == 1:                       # full batch: the data itself, no copy
-                x, y = x_train, y_train
-            else:
-                x = np.take(x_train, rows, axis=0, out=x_batch[:len(rows)])
-                y = y_train[rows]
-            a = model.forward(x, training=True)
-            loss, da = model.loss.value_and_gradient(a, y)
-            if not math.isfinite(loss):
-                bar.close()
-                raise TrainingDiverged(
-                    f"training diverged: the loss became {loss} in epoch {epoch}, batch {b + 1}; "
-                    f"the learning rate {learning_rate:g} is too large for this network, "
-                    f"try a smaller one (e.g. --lr {learning_rate / 10:g})")
-            total_loss += loss * len(y)
-            correct += int(np.count_nonzero(a.argmax(axis=1) == y))
-            model.backward(da)
-            if l2:
-                weight_grads += np.float32(l2) * weights
-            opt.learning_rate = learning_rate * SCHEDULES[schedule](((epoch - 1) * n_batches + b) / total_steps)
-            opt.step(model.params, model.grads)
-            bar.update()
-            if b % 50 == 0:
-                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-        bar.close()
-        if not np.isfinite(model.params).all():
-            raise TrainingDiverged(f"training diverged: weights became NaN or infinite in epoch {epoch}; "
-                                   f"try a smaller learning rate than {learning_rate:g}")
-        record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
-                  "val_loss": None, "val_accuracy": None}
-        if x_val is not None and len(x_val):
-            record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(x_val, y_val)
-        record["seconds"] = time.perf_counter() - start_time
-        for key in HISTORY_KEYS:
-            history[key].append(record[key])
-        for callback in callbacks:
-            callback(record)
+    # an overflow shows up as an infinite or NaN loss, which is checked: no warnings meanwhile
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(1, epochs + 1):
+            start_time = time.perf_counter()
+            order = rng.permutation(n)
+            total_loss, correct = 0.0, 0
+            bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
+                       disable=True if not progress else None)
+            with bar:
+                for b in range(n_batches):
+                    if n_batches == 1:                       # full batch: the data itself, no copy
+                        x, y = x_train, y_train
+                    else:
+                        rows = order[b * batch_size:(b + 1) * batch_size]
+                        x, y = np.take(x_train, rows, axis=0, out=x_batch[:len(rows)]), y_train[rows]
+                    opt.learning_rate = learning_rate * lr_factor(((epoch - 1) * n_batches + b) / (epochs * n_batches))
+                    loss, n_correct = train_step(model, opt, x, y, l2)
+                    first_loss = loss if first_loss is None else first_loss
+                    if not math.isfinite(loss) or loss > DIVERGED * first_loss:
+                        raise TrainingDiverged(
+                            f"training diverged: the loss went from {first_loss:.3g} to {loss:.3g} by epoch "
+                            f"{epoch}, batch {b + 1}; the learning rate {learning_rate:g} is too large for "
+                            f"this network, try a smaller one (e.g. --lr {learning_rate / 10:g})")
+                    total_loss += loss * len(y)
+                    correct += n_correct
+                    bar.update()
+                    if b % 50 == 0:
+                        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
+                      "val_loss": None, "val_accuracy": None}
+            if x_val is not None and len(x_val):
+                record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(x_val, y_val)
+            record["seconds"] = time.perf_counter() - start_time
+            for key in HISTORY_KEYS:
+                history[key].append(record[key])
+            for callback in callbacks:
+                callback(record)
+    if not np.isfinite(model.params).all():
+        raise TrainingDiverged(f"training diverged: the weights became NaN or infinite; "
+                               f"try a smaller learning rate than {learning_rate:g}")
     return history
+
+
+def train_step(model, opt, x, y, l2=0.0):
+    """One gradient step on the batch x, y; returns (loss, number classified right) before the step."""
+    a = model.forward(x, training=True)
+    loss, da = model.loss.value_and_gradient(a, y)
+    correct = int(np.count_nonzero(a.argmax(axis=1) == y))
+    model.backward(da)
+    if l2:
+        model.grads[:model.n_weights] += np.float32(l2) * model.params[:model.n_weights]
+    opt.step(model.params, model.grads)
+    return loss, correct

@@ -11,12 +11,12 @@ from ..losses import LOSSES
 from ..metrics import classification_report
 from ..network import MLP
 from ..optimizers import OPTIMIZERS
-from ..training import fit
+from ..training import SCHEDULES, fit
 from .common import add_data_argument, model_path, percent
 
-DEFAULT_LR = {"adam": 1e-3, "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05}
-DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam", epochs=10,
-                batch_size=128, l2=0.0, dropout=0.0, seed=0, validation_size=5000)
+DEFAULT_LR = {"adam": 2e-3, "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05}
+DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam", epochs=8,
+                schedule="cosine", batch_size=128, l2=0.0, dropout=0.0, seed=0, validation_size=5000)
 
 
 def hidden_sizes(text):
@@ -40,8 +40,10 @@ def add_parser(sub):
     p.add_argument("--loss", choices=sorted(LOSSES), help="ce: softmax cross-entropy (default); "
                                                          "mse: quadratic cost on sigmoid outputs")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default adam")
-    p.add_argument("--lr", type=float, metavar="RATE", help="learning rate (default: adam 0.001, "
+    p.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (default: adam 0.002, "
                    "sgd 0.1, momentum and nesterov 0.05)")
+    p.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning rate over training: "
+                   "cosine (default) decays it smoothly to 0, linear straight to 0, constant keeps it")
     p.add_argument("--epochs", type=int, metavar="N", help=f"passes over the training set (default {DEFAULTS['epochs']})")
     p.add_argument("--batch-size", type=int, metavar="N", help="examples per step (default 128); "
                    "60000 or more is full-batch gradient descent")
@@ -87,12 +89,12 @@ def run(args):
     arch = "-".join(map(str, model.sizes))
     print(f"data: {len(data.x_train):,} training, {len(data.x_val):,} validation, {len(data.x_test):,} test images")
     print(f"model: {arch} {s['activation']}, loss {s['loss']}, {model.n_parameters:,} parameters")
-    print(f"training: {s['optimizer']} lr {s['lr']:g}, batch {s['batch_size']}, {s['epochs']} epochs, "
+    print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, {s['epochs']} epochs, "
           f"l2 {s['l2']:g}, dropout {s['dropout']:g}, seed {s['seed']}", flush=True)
     start = time.perf_counter()
     history = fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
                   optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],
-                  batch_size=s["batch_size"], l2=s["l2"], random_state=s["seed"],
+                  batch_size=s["batch_size"], l2=s["l2"], schedule=s["schedule"], random_state=s["seed"],
                   progress=not args.quiet and sys.stderr.isatty(),
                   callbacks=[] if args.quiet else [lambda r: print_epoch(r, s["epochs"])])
     seconds = time.perf_counter() - start

@@ -123,7 +123,8 @@ def _parse_header(data: bytes, name: str) -> tuple[tuple[int, ...], int]:
         raise DataError(f"{name}: truncated: only {len(data)} bytes, too short for an IDX header")
     if data[0] != 0 or data[1] != 0:
         raise DataError(
-            f"{name}: not an IDX file (starts with bytes {data[0]:02x} {data[1]:02x}, expected 00 00)"
+            f"{name}: wrong magic number: starts with bytes {data[0]:02x} {data[1]:02x}, an IDX file "
+            "starts with 00 00; is this really an MNIST file?"
         )
     dtype, ndim = data[2], data[3]
     if dtype != UBYTE:

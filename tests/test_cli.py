@@ -1,0 +1,163 @@
+"""The `digitnet` command, run as a user runs it: in a subprocess, reading real MNIST."""
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import MNIST_FILES
+
+
+def digitnet(*args, check=True):
+    """Run `python -m digitnet ARGS` with the test's environment; return the CompletedProcess."""
+    result = subprocess.run([sys.executable, "-m", "digitnet", *map(str, args)], capture_output=True,
+                            text=True, env=os.environ.copy(), timeout=300, stdin=subprocess.DEVNULL)
+    if check and result.returncode != 0:
+        raise AssertionError(f"digitnet {' '.join(map(str, args))} failed:\n{result.stderr}")
+    return result
+
+
+def assert_one_line_error(result, message):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(message, lines[0]), lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(mnist_dir, tmp_path_factory):
+    """A model trained for two epochs by the real command line."""
+    out = tmp_path_factory.mktemp("cli") / "m.npz"
+    result = digitnet("train", "--data", mnist_dir, "--epochs", 2, "--out", out)
+    return out, result.stdout
+
+
+def test_console_script_is_installed():
+    script = shutil.which("digitnet", path=str(Path(sys.executable).parent)) or shutil.which("digitnet")
+    assert script, "the `digitnet` console script is not on PATH: reinstall with pip install -e ."
+    assert "train" in subprocess.run([script, "--help"], capture_output=True, text=True).stdout
+
+
+def test_train_prints_epochs_accuracy_time_and_saves(trained):
+    out, stdout = trained
+    assert re.search(r"epoch +1/2 +train loss [\d.]+ acc [\d.]+%  val loss [\d.]+ acc [\d.]+%", stdout)
+    accuracy = float(re.search(r"test accuracy: ([\d.]+)%", stdout).group(1))
+    assert accuracy >= 96.0
+    assert re.search(r"training time: [\d.]+ s", stdout)
+    assert out.is_file() and out.with_suffix(".history.json").is_file()
+    history = json.loads(out.with_suffix(".history.json").read_text())
+    assert len(history["train_loss"]) == 2
+
+
+def test_evaluate_json_agrees_with_train(trained, mnist_dir):
+    out, stdout = trained
+    printed = re.search(r"test accuracy: [\d.]+% \(([\d,]+)/10,000\)", stdout).group(1)
+    report = json.loads(digitnet("evaluate", out, "--data", mnist_dir, "--json").stdout)
+    assert report["n"] == 10_000
+    assert report["correct"] == int(printed.replace(",", ""))
+    assert report["accuracy"] == report["correct"] / 10_000
+    cm = np.array(report["confusion_matrix"])
+    assert cm.shape == (10, 10) and cm.sum() == 10_000 and np.trace(cm) == report["correct"]
+    text = digitnet("evaluate", out, "--data", mnist_dir).stdout
+    assert f"accuracy: {100 * report['accuracy']:.2f}%" in text and "confusion matrix" in text
+
+
+def test_default_model_location(mnist_dir, isolated_dirs):
+    result = digitnet("train", "--data", mnist_dir, "--hidden", "16", "--epochs", 1, "--quiet")
+    default = isolated_dirs / "home" / "model.npz"
+    assert f"saved model to {default}" in result.stdout and default.is_file()
+    assert json.loads(digitnet("evaluate", "--data", mnist_dir, "--json").stdout)["model"] == str(default)
+
+
+def test_same_seed_same_weights(mnist_dir, tmp_path):
+    for name in ("a", "b"):
+        digitnet("train", "--data", mnist_dir, "--hidden", "32", "--epochs", 1, "--dropout", 0.1,
+                 "--seed", 3, "--out", tmp_path / f"{name}.npz", "--quiet")
+    with np.load(tmp_path / "a.npz") as a, np.load(tmp_path / "b.npz") as b:
+        assert a.files == b.files
+        for name in a.files:
+            if name != "metadata":
+                np.testing.assert_array_equal(a[name], b[name])
+
+
+def copy_mnist(src, dst, **replacements):
+    """The four real files in dst, with some replaced by bytes given as name=bytes."""
+    dst.mkdir()
+    for name in MNIST_FILES:
+        key = name.split(".")[0].replace("-", "_")
+        if key in replacements:
+            (dst / name).write_bytes(replacements[key])
+        else:
+            (dst / name).symlink_to(src / name)
+    return dst
+
+
+def idx_bytes(magic, dims, data=b""):
+    header = bytes([0, 0]) + magic + bytes([len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    return gzip.compress(header + data)
+
+
+def test_data_errors_are_one_line_and_exit_2(mnist_dir, tmp_path):
+    truncated = (mnist_dir / "t10k-images-idx3-ubyte.gz").read_bytes()[:100_000]
+    cases = {
+        "truncated": (dict(t10k_images_idx3_ubyte=truncated), r"t10k-images-idx3-ubyte.gz: .*(truncated|corrupt)"),
+        "magic": (dict(t10k_labels_idx1_ubyte=b"\x1f\x8b" + gzip.compress(b"\x12\x34\x08\x01")[2:]),
+                  r"t10k-labels-idx1-ubyte.gz: .*magic"),
+        "count": (dict(t10k_labels_idx1_ubyte=idx_bytes(b"\x08", [9990], bytes(9990))),
+                  r"9990 labels but 10000 images"),
+    }
+    for name, (replacements, message) in cases.items():
+        bad = copy_mnist(mnist_dir, tmp_path / name, **replacements)
+        assert_one_line_error(digitnet("train", "--data", bad, "--epochs", 1, check=False), message)
+
+
+def test_bad_csv_row(tmp_path):
+    rows = "\n".join(",".join(["3"] + ["0"] * 784) for _ in range(20))
+    (tmp_path / "mnist_train.csv").write_text(rows + "\n")
+    (tmp_path / "mnist_test.csv").write_text(rows + "\n3," + ",".join(["0"] * 783) + ",x\n")
+    result = digitnet("train", "--data", tmp_path, "--validation-size", 5, check=False)
+    assert_one_line_error(result, r"mnist_test.csv line 21.*not a number|mnist_test.csv line 21")
+
+
+def test_missing_paths(tmp_path):
+    assert_one_line_error(digitnet("train", "--data", tmp_path / "nowhere", check=False),
+                          r"nowhere: directory not found")
+    assert_one_line_error(digitnet("evaluate", tmp_path / "none.npz", check=False),
+                          r"none.npz: no such model file; train one with")
+
+
+def test_wrong_shaped_weight(trained, tmp_path, mnist_dir):
+    out, _ = trained
+    with np.load(out, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["layers.2.W"] = np.zeros((256, 64), np.float32)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    result = digitnet("evaluate", tmp_path / "bad.npz", "--data", mnist_dir, check=False)
+    assert_one_line_error(result, r"bad.npz: array 'layers.2.W' has shape \(256, 64\), expected \(256, 128\)")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--lr", "abc"], r"argument --lr: invalid float value: 'abc' \(see `digitnet train --help`\)"),
+    (["train", "--hidden", "256,x"], r"--hidden '256,x': expected layer sizes separated by commas"),
+    (["train", "--epochs", "0"], r"epochs 0 must be a whole number of at least 1"),
+    (["train", "--dropout", "1"], r"dropout 1.0 must be at least 0 and below 1"),
+    (["train", "--lr", "-1"], r"learning rate -1.0 must be a positive number"),
+    (["frobnicate"], r"invalid choice: 'frobnicate'"),
+])
+def test_bad_arguments(args, message, mnist_dir):
+    assert_one_line_error(digitnet(*args, "--data", mnist_dir, check=False) if args[0] == "train"
+                          else digitnet(*args, check=False), message)
+
+
+def test_diverging_training_saves_nothing(mnist_dir, tmp_path):
+    out = tmp_path / "m.npz"
+    result = digitnet("train", "--data", mnist_dir, "--optimizer", "sgd", "--lr", 1e5, "--hidden", "16",
+                      "--epochs", 1, "--out", out, check=False)
+    assert_one_line_error(result, r"training diverged: .* try a smaller one \(e.g. --lr 10000\)")
+    assert not out.exists()
