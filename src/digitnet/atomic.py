@@ -15,8 +15,9 @@ def atomic_write(path, mode="wb"):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, mode) as f:
+        with open(tmp, mode) as f:          # f.name is the temp file's path, for checks before the rename
             yield f
         os.replace(tmp, path)
     except BaseException:

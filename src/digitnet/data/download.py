@@ -20,8 +20,6 @@ import gzip
 import hashlib
 import http.client
 import logging
-import os
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -31,6 +29,7 @@ from typing import Sequence
 
 from tqdm import tqdm
 
+from digitnet.atomic import atomic_write
 from digitnet.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -123,32 +122,27 @@ def _download_one(name, sha256, target, mirrors, retries, timeout, progress, bac
 
 def _fetch_verified(url, sha256, target, retries, timeout, progress, backoff) -> None:
     """Download `url` to `target` via a checked temporary file, or raise _MirrorFailed."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for attempt in range(retries + 1):
-                out.seek(0)
-                out.truncate()
-                try:
-                    _stream(url, out, timeout, progress, target.name)
-                    break
-                except urllib.error.HTTPError as e:
-                    raise _MirrorFailed(f"HTTP {e.code} {e.reason}") from None
-                except _NETWORK_ERRORS as e:
-                    if attempt == retries:
-                        raise _MirrorFailed(f"network error: {_describe(e)}") from None
-                    pause = backoff * 2**attempt
-                    log.warning("%s: %s; retrying in %.1f s", url, _describe(e), pause)
-                    time.sleep(pause)
-        found = sha256_of_decompressed(tmp)
+    with atomic_write(target) as out:           # renamed into place only if every check passes
+        for attempt in range(retries + 1):
+            out.seek(0)
+            out.truncate()
+            try:
+                _stream(url, out, timeout, progress, target.name)
+                break
+            except urllib.error.HTTPError as e:
+                raise _MirrorFailed(f"HTTP {e.code} {e.reason}") from None
+            except _NETWORK_ERRORS as e:
+                if attempt == retries:
+                    raise _MirrorFailed(f"network error: {_describe(e)}") from None
+                pause = backoff * 2**attempt
+                log.warning("%s: %s; retrying in %.1f s", url, _describe(e), pause)
+                time.sleep(pause)
+        out.flush()
+        found = sha256_of_decompressed(out.name)
         if found is None:
             raise _MirrorFailed("not a valid gzip file")
         if found != sha256:
             raise _MirrorFailed(f"checksum mismatch (SHA-256 {found[:12]}..., expected {sha256[:12]}...)")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _stream(url, out, timeout, progress, label) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import platformdirs
 from digitnet.data.csv import read_csv
 from digitnet.data.download import download_mnist
 from digitnet.data.idx import read_idx_pair
+from digitnet.atomic import atomic_write
 from digitnet.errors import DataError
 
 #: The IDX file stems; each may end in .gz or not, and ".idx" may replace "-idx".
@@ -191,14 +191,8 @@ def _write_cache(cache_dir: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         for key, array in arrays.items():
-            fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{key}.", suffix=".npy.part")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    np.save(f, array, allow_pickle=False)
-                os.replace(tmp, cache_dir / f"{key}.npy")
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
+            with atomic_write(cache_dir / f"{key}.npy") as f:
+                np.save(f, array, allow_pickle=False)
     except OSError:
         pass
 
