@@ -135,7 +135,9 @@ class MLP:
         if not np.issubdtype(X.dtype, np.number):
             raise DigitnetError(f"input has dtype {X.dtype}: expected numbers")
         X = X.astype(np.float32, copy=False)
-        if not np.isfinite(X).all():
+        # a sum is finite when every element is (and costs no temporary array the size of X);
+        # only if it is not, look element by element: it may just have overflowed
+        if not np.isfinite(X.sum()) and not np.isfinite(X).all():
             raise DigitnetError("input contains NaN or infinite values")
         return X
 

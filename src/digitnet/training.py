@@ -68,6 +68,7 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     n_batches = math.ceil(n / batch_size)
     lr_factor = SCHEDULES[schedule]
     x_batch = np.empty((batch_size, x_train.shape[1]), dtype=np.float32)   # reused every step
+    l2_scratch = np.empty(model.n_weights, dtype=model.params.dtype) if l2 else None
     history = {key: [] for key in HISTORY_KEYS}
     first_loss = None                          # the loss of the untrained network
 
@@ -75,19 +76,19 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     with np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(1, epochs + 1):
             start_time = time.perf_counter()
-            order = rng.permutation(n)
+            order = rng.permutation(n)         # a fresh random order every epoch
             total_loss, correct = 0.0, 0
-            bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
-                       disable=True if not progress else None)
-            with bar:
+            with tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
+                      disable=True if not progress else None) as bar:
                 for b in range(n_batches):
-                    if n_batches == 1:                       # full batch: the data itself, no copy
+                    if n_batches == 1:         # full batch: the data itself, no copy
                         x, y = x_train, y_train
-                    else:
+                    else:                      # gather the batch's rows into the reused buffer
                         rows = order[b * batch_size:(b + 1) * batch_size]
                         x, y = np.take(x_train, rows, axis=0, out=x_batch[:len(rows)]), y_train[rows]
-                    opt.learning_rate = learning_rate * lr_factor(((epoch - 1) * n_batches + b) / (epochs * n_batches))
-                    loss, n_correct = train_step(model, opt, x, y, l2)
+                    step = (epoch - 1) * n_batches + b
+                    opt.learning_rate = learning_rate * lr_factor(step / (epochs * n_batches))
+                    loss, n_correct = train_step(model, opt, x, y, l2, l2_scratch)
                     first_loss = loss if first_loss is None else first_loss
                     if not math.isfinite(loss) or loss > DIVERGED * first_loss:
                         raise TrainingDiverged(
@@ -96,9 +97,10 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
                             f"this network, try a smaller one (e.g. --lr {learning_rate / 10:g})")
                     total_loss += loss * len(y)
                     correct += n_correct
-                    bar.update()
-                    if b % 50 == 0:
-                        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                    if not bar.disable:
+                        bar.update()
+                        if b % 50 == 0:
+                            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
             record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
                       "val_loss": None, "val_accuracy": None}
             if x_val is not None and len(x_val):
@@ -114,13 +116,15 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     return history
 
 
-def train_step(model, opt, x, y, l2=0.0):
+def train_step(model, opt, x, y, l2=0.0, l2_scratch=None):
     """One gradient step on the batch x, y; returns (loss, number classified right) before the step."""
     a = model.forward(x, training=True)
     loss, da = model.loss.value_and_gradient(a, y)
     correct = int(np.count_nonzero(a.argmax(axis=1) == y))
     model.backward(da)
-    if l2:
-        model.grads[:model.n_weights] += np.float32(l2) * model.params[:model.n_weights]
+    if l2:                                     # dW += l2 * W, for the weights only
+        weights = model.params[:model.n_weights]
+        scaled = np.multiply(weights, l2, out=l2_scratch if l2_scratch is not None else np.empty_like(weights))
+        model.grads[:model.n_weights] += scaled
     opt.step(model.params, model.grads)
     return loss, correct

@@ -15,7 +15,7 @@ from ..training import SCHEDULES, fit
 from .common import add_data_argument, model_path, percent
 
 DEFAULT_LR = {"adam": 2e-3, "sgd": 0.1, "momentum": 0.05, "nesterov": 0.05}
-DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam", epochs=8,
+DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam", epochs=6,
                 schedule="cosine", batch_size=128, l2=0.0, dropout=0.0, seed=0, validation_size=5000)
 
 

@@ -1,0 +1,178 @@
+"""Training speed: digitnet beside PyTorch (CPU, eager) and scikit-learn, in one process.
+
+The reference network: 784-256-128-10, ReLU, softmax cross-entropy, Adam lr 1e-3,
+batch 128, the full 60,000 MNIST training images. Every system uses the same
+number of threads. Epochs are interleaved (one of each
+system in turn) so that all systems see the same machine. Prints, per system,
+the median seconds per epoch and the test accuracy; digitnet's ratio to each; the FLOPs of one epoch, digitnet's achieved
+GFLOP/s, and the GFLOP/s of NumPy's matmul alone at the same shapes (the ceiling).
+
+    python benchmarks/bench_train.py --data ../shared/data/mnist [--epochs 5] [--json]
+
+Install the other systems with `pip install -e ".[bench]"`.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from digitnet import MLP, Adam, fit, load_mnist
+
+SIZES = (784, 256, 128, 10)
+LR, BATCH = 1e-3, 128
+
+
+def epoch_flops(n):
+    """Multiply-adds x2 of one epoch: forward z = x @ W, backward dW = x.T @ dz and dx = dz @ W.T
+    (no dx for the first layer)."""
+    pairs = list(zip(SIZES[:-1], SIZES[1:]))
+    forward = sum(2 * n * a * b for a, b in pairs)
+    backward = forward + sum(2 * n * a * b for a, b in pairs[1:])
+    return forward + backward
+
+
+def matmul_ceiling(n, repeats=3):
+    """GFLOP/s of exactly the matmuls of one epoch, done by np.matmul into preallocated arrays."""
+    rng = np.random.default_rng(0)
+    pairs = list(zip(SIZES[:-1], SIZES[1:]))
+    W = [rng.standard_normal((a, b), dtype=np.float32) for a, b in pairs]
+    x = [rng.random((BATCH, a), dtype=np.float32) for a, _ in pairs]
+    z = [np.empty((BATCH, b), np.float32) for _, b in pairs]
+    dW = [np.empty_like(w) for w in W]
+    dx = [np.empty_like(xi) for xi in x]
+    steps = n // BATCH
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            for i in range(len(W)):
+                np.matmul(x[i], W[i], out=z[i])
+            for i in reversed(range(len(W))):
+                np.matmul(x[i].T, z[i], out=dW[i])
+                if i:
+                    np.matmul(z[i], W[i].T, out=dx[i])
+        best = min(best, time.perf_counter() - start)
+    return epoch_flops(steps * BATCH) / best / 1e9, best
+
+
+def digitnet_system(data):
+    """(train one epoch, test accuracy) for digitnet; Adam's state carries over between epochs."""
+    model = MLP(sizes=SIZES, activation="relu", random_state=0)
+    opt = Adam(LR)
+    epoch = iter(range(10**9))
+
+    def train_epoch():
+        fit(model, data.x_train, data.y_train, optimizer=opt, learning_rate=LR, schedule="constant",
+            epochs=1, batch_size=BATCH, random_state=next(epoch), progress=False)
+
+    return train_epoch, lambda: model.score(data.x_test, data.y_test)
+
+
+def pytorch_system(data, threads):
+    import torch
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
+                              torch.nn.ReLU(), torch.nn.Linear(128, 10))
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    X, y = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
+
+    def train_epoch():
+        order = torch.randperm(len(X))
+        for b in range(0, len(X), BATCH):
+            rows = order[b:b + BATCH]
+            opt.zero_grad(set_to_none=True)
+            loss_fn(net(X[rows]), y[rows]).backward()
+            opt.step()
+
+    def accuracy():
+        with torch.no_grad():
+            return float((net(torch.from_numpy(data.x_test)).argmax(1).numpy() == data.y_test).mean())
+
+    return train_epoch, accuracy
+
+
+def sklearn_system(data):
+    from sklearn.neural_network import MLPClassifier
+    clf = MLPClassifier(hidden_layer_sizes=SIZES[1:-1], activation="relu", solver="adam", alpha=0.0,
+                        learning_rate_init=LR, batch_size=BATCH, shuffle=True, random_state=0)
+
+    def train_epoch():
+        clf.partial_fit(data.x_train, data.y_train, classes=np.arange(10))
+
+    return train_epoch, lambda: float(clf.score(data.x_test, data.y_test))
+
+
+def run_interleaved(systems, epochs):
+    """Epoch 1 of every system, then epoch 2 of every system, ...: all see the same machine."""
+    times = {name: [] for name in systems}
+    for epoch in range(max(e for _, e in systems.values())):
+        for name, ((train_epoch, _), n_epochs) in systems.items():
+            if epoch < n_epochs:
+                start = time.perf_counter()
+                train_epoch()
+                times[name].append(time.perf_counter() - start)
+    return {name: {"epoch_s": statistics.median(t), "epochs": len(t),
+                   "test_accuracy": systems[name][0][1](), "epoch_times": t}
+            for name, t in times.items()}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", help="MNIST directory (default: the download cache)")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--sklearn-epochs", type=int, default=2, help="scikit-learn is slow: fewer epochs")
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--skip", nargs="*", default=[], choices=["pytorch", "sklearn"])
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+
+    data = load_mnist(args.data, validation_size=0, progress=False)
+    n = len(data.x_train)
+    with threadpool_limits(args.threads):
+        blas = [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+                for i in threadpool_info() if i["user_api"] == "blas"]
+        matmul_gflops, matmul_s = matmul_ceiling(n)
+        systems = {"digitnet": (digitnet_system(data), args.epochs)}
+        if "pytorch" not in args.skip:
+            systems["pytorch"] = (pytorch_system(data, args.threads), args.epochs)
+        if "sklearn" not in args.skip:
+            systems["sklearn"] = (sklearn_system(data), args.sklearn_epochs)
+        results = run_interleaved(systems, args.epochs)
+    flops = epoch_flops(n)
+    ours = results["digitnet"]["epoch_s"]
+    report = {
+        "systems": results,
+        "ratio_to_pytorch": ours / results["pytorch"]["epoch_s"] if "pytorch" in results else None,
+        "ratio_to_sklearn": ours / results["sklearn"]["epoch_s"] if "sklearn" in results else None,
+        "flops_per_epoch": flops,
+        "achieved_gflops": flops / ours / 1e9,
+        "matmul_gflops": matmul_gflops,
+        "matmul_epoch_s": matmul_s,
+        "fraction_of_matmul": flops / ours / 1e9 / matmul_gflops,
+        "threads": args.threads,
+        "blas": blas,
+        "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+        "python": sys.version.split()[0], "numpy": np.__version__,
+    }
+    if args.json:
+        print(json.dumps(report))
+        return
+    print(f"BLAS: {blas}  env: {report['openblas_env']}  threads: {args.threads}")
+    print(f"{'system':<10} {'s/epoch':>8} {'epochs':>6} {'test acc':>9} {'digitnet / this':>16}")
+    for name, r in results.items():
+        print(f"{name:<10} {r['epoch_s']:>8.3f} {r['epochs']:>6} {100 * r['test_accuracy']:>8.2f}% "
+              f"{ours / r['epoch_s']:>15.2f}x")
+    print(f"FLOPs per epoch: {flops / 1e9:.1f} G;  digitnet {report['achieved_gflops']:.1f} GFLOP/s;  "
+          f"matmul alone {matmul_gflops:.1f} GFLOP/s ({matmul_s:.3f} s/epoch);  "
+          f"digitnet reaches {100 * report['fraction_of_matmul']:.0f}% of it")
+
+
+if __name__ == "__main__":
+    main()
