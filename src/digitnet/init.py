@@ -12,9 +12,9 @@ layer after layer, too large and it explodes (or saturates a sigmoid).
 | normal    | N(0, 1)                    | Nielsen's network.py (chapter 1)      |
 | uniform   | U(-0.5, 0.5)               | several from-scratch tutorials        |
 
-Biases start at zero, except for the two tutorial schemes ("normal",
-"uniform") which draw biases from the same distribution as the weights, as
-their sources do.
+Biases start at zero for "he" and "glorot". The other three draw the biases
+too, as their sources do: "normal" and "uniform" from the same distribution
+as the weights, "nielsen" from N(0, 1) (network2.py's default initializer).
 """
 import numpy as np
 
@@ -43,7 +43,7 @@ def uniform(rng, n_in, n_out):
 
 
 INITIALIZERS = {"he": he, "glorot": glorot, "nielsen": nielsen, "normal": normal, "uniform": uniform}
-RANDOM_BIASES = {"normal", "uniform"}        # schemes whose sources also draw the biases
+RANDOM_BIASES = {"normal", "uniform", "nielsen"}   # schemes whose sources also draw the biases
 DEFAULT_INIT = {"relu": "he", "leaky_relu": "he", "sigmoid": "glorot", "tanh": "glorot"}
 
 
@@ -52,7 +52,7 @@ def initial_parameters(name, rng, n_in, n_out):
     if name not in INITIALIZERS:
         raise DigitnetError(f"unknown init {name!r}: choose one of {', '.join(INITIALIZERS)}")
     W = INITIALIZERS[name](rng, n_in, n_out)
-    if name in RANDOM_BIASES:
+    if name in RANDOM_BIASES:                  # drawn as a (1, n_out) matrix: fan-in 1, so N(0, 1) for nielsen
         b = INITIALIZERS[name](rng, 1, n_out)[0]
     else:
         b = np.zeros(n_out, dtype=np.float32)

@@ -9,9 +9,9 @@ import argparse
 import sys
 
 from ..errors import DigitnetError
-from . import download, evaluate, train
+from . import download, evaluate, presets, train
 
-COMMANDS = (train, evaluate, download)
+COMMANDS = (train, evaluate, presets, download)
 
 
 class ArgumentParser(argparse.ArgumentParser):

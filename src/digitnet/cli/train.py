@@ -11,6 +11,7 @@ from ..losses import LOSSES
 from ..metrics import classification_report
 from ..network import MLP
 from ..optimizers import OPTIMIZERS
+from ..presets import PRESETS, get_preset
 from ..training import SCHEDULES, fit
 from .common import add_data_argument, model_path, percent
 
@@ -35,6 +36,8 @@ def add_parser(sub):
                        description="Train a multilayer perceptron on MNIST, print per-epoch metrics, "
                                    "the test accuracy and the training time, and save the model.")
     add_data_argument(p)
+    p.add_argument("--preset", metavar="NAME", help="start from a named configuration (`digitnet presets` "
+                   f"lists them: {', '.join(PRESETS)}); flags given here override its values")
     p.add_argument("--hidden", metavar="SIZES", help="hidden layer sizes, comma-separated (default 256,128)")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), help="hidden activation (default relu)")
     p.add_argument("--loss", choices=sorted(LOSSES), help="ce: softmax cross-entropy (default); "
@@ -60,16 +63,22 @@ def add_parser(sub):
 
 
 def settings(args):
-    """The training settings: the command line over DEFAULTS."""
-    s = {key: getattr(args, key) if getattr(args, key) is not None else value
-         for key, value in DEFAULTS.items()}
+    """The training settings: flags given on the command line, over the preset's, over DEFAULTS."""
+    preset = get_preset(args.preset).settings if args.preset else {}
+    base = {**DEFAULTS, **preset}
+    s = {key: getattr(args, key) if getattr(args, key) is not None else base[key] for key in DEFAULTS}
     s["hidden"] = hidden_sizes(s["hidden"])
-    s["lr"] = args.lr if args.lr is not None else DEFAULT_LR[s["optimizer"]]
-    s["init"] = args.init
+    s["lr"] = args.lr if args.lr is not None else preset.get("lr", DEFAULT_LR[s["optimizer"]])
+    s["init"] = args.init if args.init is not None else preset.get("init")
+    s["preset"] = args.preset
     return s
 
 
 def print_epoch(record, epochs):
+    """One line per epoch; with many epochs (full-batch iterations) every epochs/20-th."""
+    every = max(1, epochs // 20) if epochs > 50 else 1
+    if record["epoch"] % every and record["epoch"] != epochs:
+        return
     line = (f"epoch {record['epoch']:>3}/{epochs}  train loss {record['train_loss']:.4f} "
             f"acc {percent(record['train_accuracy'])}")
     if record["val_loss"] is not None:
@@ -87,6 +96,9 @@ def run(args):
     model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"],
                 init=s["init"], dropout=s["dropout"], random_state=s["seed"])
     arch = "-".join(map(str, model.sizes))
+    if s["preset"]:
+        preset = get_preset(s["preset"])
+        print(f"preset: {preset.name}: {preset.summary} ({preset.source}; reported: {preset.reported})")
     print(f"data: {len(data.x_train):,} training, {len(data.x_val):,} validation, {len(data.x_test):,} test images")
     print(f"model: {arch} {s['activation']}, loss {s['loss']}, {model.n_parameters:,} parameters")
     print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, {s['epochs']} epochs, "
@@ -99,11 +111,13 @@ def run(args):
                   callbacks=[] if args.quiet else [lambda r: print_epoch(r, s["epochs"])])
     seconds = time.perf_counter() - start
     report = classification_report(data.y_test, model.predict(data.x_test))
+    train_accuracy = model.score(data.x_train, data.y_train)     # after training, without dropout
+    print(f"train accuracy: {percent(train_accuracy)}")
     print(f"test accuracy: {percent(report['accuracy'])} ({report['correct']:,}/{report['n']:,})")
     print(f"training time: {seconds:.1f} s")
     training = {**s, "init": model.dense[0].init, "data": str(args.data or "download cache"),
                 "seconds": seconds}
-    metrics = {"test_accuracy": report["accuracy"], "test_n": report["n"],
+    metrics = {"test_accuracy": report["accuracy"], "test_n": report["n"], "train_accuracy": train_accuracy,
                "val_accuracy": history["val_accuracy"][-1]}
     save_model(model, out, training=training, metrics=metrics, history=history)
     history_path = out.with_suffix(".history.json")
