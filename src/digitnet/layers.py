@@ -104,6 +104,8 @@ class LeakyReLU(Layer):
     """y = z if z > 0 else alpha * z;  dz = dy * (1 if z > 0 else alpha).  0 < alpha < 1."""
 
     def __init__(self, alpha=0.01):
+        if not 0.0 < alpha < 1.0:              # max(z, alpha * z) is leaky ReLU only for 0 < alpha < 1
+            raise ValueError(f"LeakyReLU alpha must be between 0 and 1, got {alpha}")
         self.alpha = float(alpha)
 
     def config(self):

@@ -48,8 +48,8 @@ PRESETS = {p.name: p for p in [
     Preset("cross-entropy-94", "784-64-10 ReLU, softmax cross-entropy, a few epochs of mini-batch SGD",
            "from-scratch NumPy tutorials (cross-entropy MLP)",
            "94% on both the training and the test set",
-           dict(hidden="64", activation="relu", loss="ce", optimizer="sgd", lr=0.01, batch_size=64,
-                epochs=3, schedule="constant")),
+           dict(hidden="64", activation="relu", loss="ce", optimizer="sgd", lr=0.05, batch_size=32,
+                epochs=2, schedule="constant")),
     Preset("lecun-300-100", "784-300-100-10, trained with digitnet's default recipe",
            "LeCun, Bottou, Bengio, Haffner 1998, Gradient-based learning applied to document recognition "
            "(table of results: 2-layer NN, 300+100 hidden units)",
@@ -61,18 +61,18 @@ PRESETS = {p.name: p for p in [
            "4.5% test error",
            dict(hidden="1000", activation="relu", loss="ce", optimizer="adam", lr=2e-3, epochs=10,
                 schedule="cosine")),
-    Preset("hinton-500-300", "784-500-300-10, softmax cross-entropy, weight decay",
+    Preset("hinton-500-300", "784-500-300-10, softmax cross-entropy, weight decay (plus dropout 0.3)",
            "Hinton's 784-500-300-10 net with softmax, cross-entropy and weight decay, as listed on "
            "LeCun's MNIST page (2005)",
            "1.53% test error",
-           dict(hidden="500,300", activation="relu", loss="ce", optimizer="adam", lr=1e-3, epochs=20,
-                l2=1e-5, schedule="cosine")),
-    Preset("simard-800", "784-800-10, softmax cross-entropy, no distortions",
+           dict(hidden="500,300", activation="relu", loss="ce", optimizer="adam", lr=1e-3, epochs=30,
+                l2=1e-5, dropout=0.3, schedule="cosine")),
+    Preset("simard-800", "784-800-10, softmax cross-entropy, no distortions (dropout 0.3)",
            "Simard, Steinkraus, Platt 2003, Best practices for convolutional neural networks applied to "
            "visual document analysis (2-layer MLP, cross-entropy, no distortion)",
            "1.6% test error",
            dict(hidden="800", activation="relu", loss="ce", optimizer="adam", lr=1e-3, epochs=20,
-                schedule="cosine")),
+                dropout=0.3, schedule="cosine")),
 ]}
 
 

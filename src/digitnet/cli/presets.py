@@ -22,6 +22,8 @@ def describe(settings):
         parts.append(f"{s['schedule']} schedule")
     if s.get("l2"):
         parts.append(f"l2 {s['l2']:g}")
+    if s.get("dropout"):
+        parts.append(f"dropout {s['dropout']:g}")
     if s.get("init"):
         parts.append(f"init {s['init']}")
     return ", ".join(parts)
