@@ -47,7 +47,8 @@ def add_parser(sub):
                    "sgd 0.1, momentum and nesterov 0.05)")
     p.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning rate over training: "
                    "cosine (default) decays it smoothly to 0, linear straight to 0, constant keeps it")
-    p.add_argument("--epochs", type=int, metavar="N", help=f"passes over the training set (default {DEFAULTS['epochs']})")
+    p.add_argument("--epochs", type=int, metavar="N",
+                   help=f"passes over the training set (default {DEFAULTS['epochs']})")
     p.add_argument("--batch-size", type=int, metavar="N", help="examples per step (default 128); "
                    "60000 or more is full-batch gradient descent")
     p.add_argument("--l2", type=float, metavar="LAMBDA", help="L2 weight decay (default 0)")
@@ -99,10 +100,11 @@ def run(args):
     if s["preset"]:
         preset = get_preset(s["preset"])
         print(f"preset: {preset.name}: {preset.summary} ({preset.source}; reported: {preset.reported})")
-    print(f"data: {len(data.x_train):,} training, {len(data.x_val):,} validation, {len(data.x_test):,} test images")
+    print(f"data: {len(data.x_train):,} training, {len(data.x_val):,} validation, "
+          f"{len(data.x_test):,} test images")
     print(f"model: {arch} {s['activation']}, loss {s['loss']}, {model.n_parameters:,} parameters")
-    print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, {s['epochs']} epochs, "
-          f"l2 {s['l2']:g}, dropout {s['dropout']:g}, seed {s['seed']}", flush=True)
+    print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, "
+          f"{s['epochs']} epochs, l2 {s['l2']:g}, dropout {s['dropout']:g}, seed {s['seed']}", flush=True)
     start = time.perf_counter()
     history = fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
                   optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],

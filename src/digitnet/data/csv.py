@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitnet.data.files import read_bytes
 from digitnet.errors import DataError
 
 PIXELS = 28 * 28
@@ -41,12 +42,7 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """
     path = Path(path)
     name = path.name
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read file ({e.strerror or e})") from None
+    text = read_bytes(path)
     if b"\r" in text:
         text = text.replace(b"\r\n", b"\n")
     text = text.rstrip()

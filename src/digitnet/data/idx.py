@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitnet.data.files import read_bytes
 from digitnet.errors import DataError
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -101,12 +102,7 @@ def is_gzip(path: str | Path) -> bool:
 
 def _read_decompressed(path: Path) -> bytes:
     """The file's bytes, decompressed if it is gzip."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except OSError as e:
-        raise DataError(f"{path}: cannot read file ({e.strerror or e})") from None
+    raw = read_bytes(path)
     if not raw.startswith(GZIP_MAGIC):
         return raw
     try:
