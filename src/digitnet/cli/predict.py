@@ -1,0 +1,89 @@
+"""`digitnet predict`: read the user's own digit images (files or directories of them)."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ..atomic import atomic_write
+from ..errors import DigitnetError
+from ..io import load_model
+from ..predict import predict_image
+from ..preprocess import load_image
+from .common import model_path, percent
+
+IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+
+
+def add_parser(sub):
+    p = sub.add_parser("predict", help="read digits from your own image files",
+                       description="Predict the digit in each image (PNG, JPEG, BMP, GIF, TIFF, WebP, ...). "
+                                   "Images are prepared the way MNIST was made: see docs/preprocessing.md.")
+    p.add_argument("model", metavar="MODEL", help="model file, e.g. m.npz (`digitnet train` writes one)")
+    p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="an image file or a directory of them")
+    p.add_argument("--top", type=int, default=3, metavar="K", help="also show the K most probable digits (default 3)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
+    p.add_argument("--show-input", type=Path, metavar="OUT.png",
+                   help="write a PNG of each original beside the 28x28 image the network saw")
+    p.set_defaults(run=run)
+
+
+def image_files(paths):
+    """Each path, with a directory replaced by the image files in it (sorted, by extension)."""
+    for path in paths:
+        if path.is_dir():
+            found = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise DigitnetError(f"{path}: no image files in this directory")
+            yield from found
+        else:
+            yield path
+
+
+def run(args):
+    if args.top < 1:
+        raise DigitnetError(f"--top {args.top}: must be at least 1")
+    model, _ = load_model(model_path(args.model))
+    shown, failures = [], 0
+    for path in image_files(args.paths):
+        try:
+            prediction = predict_image(model, path)
+        except DigitnetError as e:
+            message = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
+            print(f"digitnet: error: {message}", file=sys.stderr, flush=True)
+            failures += 1
+            continue
+        top = prediction.top(args.top)
+        if args.json:
+            print(json.dumps({"path": str(path), "prediction": prediction.digit,
+                              "probability": prediction.probability,
+                              "probabilities": [float(p) for p in prediction.probabilities],
+                              "top": [{"digit": d, "probability": p} for d, p in top]}), flush=True)
+        else:
+            others = ", ".join(f"{d} {percent(p)}" for d, p in top)
+            print(f"{path}: {prediction.digit} ({percent(prediction.probability)})  top {args.top}: {others}",
+                  flush=True)
+        shown.append((path, prediction))
+    if args.show_input and shown:
+        write_inputs(shown, args.show_input)
+        print(f"wrote what the network saw to {args.show_input}", file=sys.stderr if args.json else sys.stdout)
+    return 2 if failures else 0
+
+
+def write_inputs(shown, out, size=112):
+    """One row per image: the original (fitted in size x size) beside the 28x28 input enlarged 4x."""
+    sheet = Image.new("RGB", (2 * size + 200, size * len(shown)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for row, (path, prediction) in enumerate(shown):
+        original = load_image(path).convert("RGB")
+        original.thumbnail((size, size))
+        sheet.paste(original, ((size - original.width) // 2, row * size + (size - original.height) // 2))
+        seen = Image.fromarray(np.round(prediction.input * 255).astype(np.uint8)).resize((size, size),
+                                                                                        Image.Resampling.NEAREST)
+        sheet.paste(seen.convert("RGB"), (size, row * size))
+        draw.text((2 * size + 10, row * size + size // 2 - 12),
+                  f"{prediction.digit}  ({percent(prediction.probability)})\n{path.name[:28]}", fill="black")
+    out = Path(out)
+    with atomic_write(out.with_suffix(".png") if out.suffix.lower() != ".png" else out) as f:
+        sheet.save(f, format="PNG")

@@ -1,0 +1,141 @@
+"""Reading users' own images: MNIST-style preprocessing, predict_image, and `digitnet predict`."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from digitnet import MLP, fit, load_mnist
+from digitnet.errors import DigitnetError
+from digitnet.io import save_model
+from digitnet.predict import predict_image
+from digitnet.preprocess import MAX_PIXELS, naive, preprocess
+from fontdigits import font_digits, fonts
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_dir):
+    return load_mnist(mnist_dir, progress=False)
+
+
+@pytest.fixture(scope="module")
+def model(mnist):
+    """Trained with `digitnet train`'s defaults (784-256-128-10, Adam 0.002 cosine, 6 epochs)."""
+    net = MLP(random_state=0)
+    fit(net, mnist.x_train, mnist.y_train, learning_rate=2e-3, schedule="cosine", epochs=6, progress=False)
+    return net
+
+
+@pytest.fixture(scope="module")
+def model_file(model, tmp_path_factory):
+    return save_model(model, tmp_path_factory.mktemp("predict") / "m.npz")
+
+
+def as_paper_png(x, path):
+    """An MNIST test image as a user might have it: enlarged 4x, dark ink on light paper, PNG."""
+    image = Image.fromarray(np.round(255 - x.reshape(28, 28) * 255).astype(np.uint8))
+    image.resize((112, 112), Image.Resampling.LANCZOS).save(path)
+    return path
+
+
+def test_mnist_images_as_png_files_read_like_the_raw_arrays(model, mnist, tmp_path):
+    n = 1000
+    raw = model.predict(mnist.x_test[:n])
+    read = [predict_image(model, as_paper_png(mnist.x_test[i], tmp_path / f"{i}.png")).digit for i in range(n)]
+    assert np.mean(np.array(read) == raw) >= 0.99
+
+
+def test_digits_in_other_fonts_read_at_90_percent_and_beat_naive_resizing(model):
+    data = font_digits(per_font=3, seed=0)
+    ours = np.mean([model.predict(preprocess(image).reshape(1, -1))[0] == y for image, y in data])
+    plain = np.mean([model.predict(naive(image).reshape(1, -1))[0] == y for image, y in data])
+    assert ours >= 0.90 and plain < ours - 0.3
+
+
+def test_output_is_mnist_like(mnist):
+    x = preprocess(Image.fromarray(np.round(mnist.x_test[0].reshape(28, 28) * 255).astype(np.uint8)))
+    assert x.shape == (28, 28) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    rows, cols = np.nonzero(x.sum(axis=1))[0], np.nonzero(x.sum(axis=0))[0]
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 == 20               # longer side 20 px
+    ys, xs = np.indices(x.shape)
+    assert abs((ys * x).sum() / x.sum() - 14) <= 0.5 and abs((xs * x).sum() / x.sum() - 14) <= 0.5
+
+
+def drawn_digit(digit=7, size=(160, 120), ink=(20, 20, 20, 255), paper=(255, 255, 255, 255)):
+    image = Image.new("RGBA", size, paper)
+    font = ImageFont.truetype(str(fonts()[0]), 90)
+    ImageDraw.Draw(image).text((30, 5), str(digit), font=font, fill=ink)
+    return image
+
+
+def test_any_kind_of_input(model, tmp_path):
+    image = drawn_digit(7)
+    for source in (image, image.convert("L"), np.asarray(image.convert("L")),
+                   np.asarray(image.convert("RGB")).astype(np.float32) / 255, tmp_path / "seven.png"):
+        if not isinstance(source, (Image.Image, np.ndarray)):
+            image.convert("RGB").save(source)
+        assert predict_image(model, source).digit == 7
+
+
+def test_light_ink_on_dark_and_transparent_background(model):
+    assert predict_image(model, drawn_digit(3, ink=(250, 250, 250, 255), paper=(0, 0, 0, 255))).digit == 3
+    # black ink on a fully transparent (black RGB) background: only alpha tells ink from paper
+    assert predict_image(model, drawn_digit(5, ink=(0, 0, 0, 255), paper=(0, 0, 0, 0))).digit == 5
+
+
+def test_prediction_fields(model):
+    p = predict_image(model, drawn_digit(2))
+    assert p.probabilities.shape == (10,) and abs(float(p.probabilities.sum()) - 1) < 1e-5
+    assert p.top(3)[0] == (p.digit, p.probability) and len(p.top(3)) == 3
+    assert p.input.shape == (28, 28)
+
+
+def bad_files(tmp_path):
+    (tmp_path / "notes.png").write_text("not an image at all")
+    good = tmp_path / "good.png"
+    drawn_digit(4).convert("RGB").save(good)
+    data = good.read_bytes()
+    (tmp_path / "truncated.png").write_bytes(data[: len(data) // 2])
+    Image.new("L", (80, 60), 230).save(tmp_path / "blank.png")
+    Image.new("1", (8000, 6000), 1).save(tmp_path / "huge.png")          # 48 megapixels
+    return good
+
+
+@pytest.mark.parametrize("name, message", [
+    ("notes.png", r"notes.png: not an image file"),
+    ("truncated.png", r"truncated.png: the image file is corrupt or truncated"),
+    ("blank.png", r"no digit found"),
+    ("huge.png", rf"huge.png: image is 8000x6000 pixels, more than the {MAX_PIXELS // 1_000_000} megapixel limit"),
+    ("missing.png", r"missing.png: no such file"),
+])
+def test_bad_images(model, tmp_path, name, message):
+    bad_files(tmp_path)
+    with pytest.raises(DigitnetError, match=message):
+        predict_image(model, tmp_path / name)
+
+
+def digitnet(*args):
+    return subprocess.run([sys.executable, "-m", "digitnet", *map(str, args)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=120)
+
+
+def test_cli_predicts_the_good_files_and_reports_each_bad_one(model_file, tmp_path):
+    good = bad_files(tmp_path)
+    result = digitnet("predict", model_file, tmp_path, "--json", "--show-input", tmp_path / "seen.png")
+    assert result.returncode == 2
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["path"] for r in rows] == [str(good)] and rows[0]["prediction"] == 4
+    assert len(rows[0]["probabilities"]) == 10
+    errors = [line for line in result.stderr.splitlines() if line.startswith("digitnet: error:")]
+    assert len(errors) == 4 and "Traceback" not in result.stderr
+    assert Image.open(tmp_path / "seen.png").size[0] >= 224
+
+
+def test_cli_text_output_and_top_k(model_file, tmp_path):
+    path = tmp_path / "eight.png"
+    drawn_digit(8).save(path)
+    result = digitnet("predict", model_file, path, "--top", 2)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{path}: 8 (") and "top 2: 8 " in result.stdout
