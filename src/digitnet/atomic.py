@@ -16,6 +16,9 @@ def atomic_write(path, mode="wb"):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)           # mkstemp makes it private (0600); give it the usual mode
     try:
         with open(tmp, mode) as f:          # f.name is the temp file's path, for checks before the rename
             yield f

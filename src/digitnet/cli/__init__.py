@@ -9,9 +9,9 @@ import argparse
 import sys
 
 from ..errors import DigitnetError
-from . import download, evaluate, presets, train
+from . import download, evaluate, explore, predict, presets, report, show, train
 
-COMMANDS = (train, evaluate, presets, download)
+COMMANDS = (train, evaluate, predict, show, explore, report, presets, download)
 
 
 class ArgumentParser(argparse.ArgumentParser):

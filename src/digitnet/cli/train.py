@@ -5,7 +5,7 @@ import time
 from ..data import load_mnist
 from ..errors import DigitnetError
 from ..init import INITIALIZERS
-from ..io import save_model, write_json
+from ..io import load_model, save_model, write_json
 from ..layers import ACTIVATIONS
 from ..losses import LOSSES
 from ..metrics import classification_report
@@ -60,6 +60,8 @@ def add_parser(sub):
     p.add_argument("--out", metavar="MODEL.npz", help="where to save the model (default: the "
                    "location `evaluate` reads when no model is named)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    p.add_argument("--report", metavar="DIR", help="after saving, write an HTML report with figures "
+                   "into DIR (as `digitnet report` does)")
     p.set_defaults(run=run)
 
 
@@ -116,6 +118,8 @@ def run(args):
     train_accuracy = model.score(data.x_train, data.y_train)     # after training, without dropout
     print(f"train accuracy: {percent(train_accuracy)}")
     print(f"test accuracy: {percent(report['accuracy'])} ({report['correct']:,}/{report['n']:,})")
+    hardest = sorted(range(len(report["recall"])), key=lambda k: report["recall"][k])[:3]
+    print("hardest digits (test recall): " + ", ".join(f"{k} {percent(report['recall'][k])}" for k in hardest))
     print(f"training time: {seconds:.1f} s")
     training = {**s, "init": model.dense[0].init, "data": str(args.data or "download cache"),
                 "seconds": seconds}
@@ -125,4 +129,7 @@ def run(args):
     history_path = out.with_suffix(".history.json")
     write_json(history_path, history)
     print(f"saved model to {out} (history: {history_path})")
+    if args.report:
+        from ..report import write_report
+        print(f"report: {write_report(model, load_model(out)[1], data, args.report, source=out)}")
     return 0
