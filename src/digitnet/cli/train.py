@@ -1,5 +1,6 @@
 """`digitnet train`: train a network on MNIST, report test accuracy, save the model."""
 import sys
+from pathlib import Path
 import time
 
 from ..data import load_mnist
@@ -94,6 +95,8 @@ def run(args):
     out = model_path(args.out)
     if out.exists() and out.is_dir():
         raise DigitnetError(f"--out {out} is a directory: name a file such as {out / 'model.npz'}")
+    if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
+        raise DigitnetError(f"--report {args.report} is a file: name a directory for the report")
     data = load_mnist(args.data, validation_size=s["validation_size"], seed=s["seed"],
                       progress=not args.quiet)
     model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"],
