@@ -135,3 +135,22 @@ def test_valid_files_are_not_downloaded_again(mirror, mnist_dir, tmp_path):
     assert mirror.requests["/good/train-images-idx3-ubyte.gz"] == 0
     assert mirror.requests["/good/t10k-labels-idx1-ubyte.gz"] == 1   # invalid, so replaced
     assert sum(mirror.requests.values()) == 3
+
+
+def test_download_command(mirror, tmp_path):
+    """`digitnet download --mirror URL --only`: the command line end to end, against the local mirrors."""
+    import subprocess
+    import sys
+
+    def download(dest, *prefixes):
+        args = [a for p in prefixes for a in ("--mirror", mirror.url(p))]
+        return subprocess.run([sys.executable, "-m", "digitnet", "download", "--dir", str(dest), *args, "--only"],
+                              capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+
+    ok = download(tmp_path / "ok", "missing", "corrupt", "good")
+    assert ok.returncode == 0 and f"MNIST is in {tmp_path / 'ok'}" in ok.stdout, ok.stderr
+    assert_complete(tmp_path / "ok")
+    bad = download(tmp_path / "bad", "missing", "corrupt")
+    errors = [line for line in bad.stderr.splitlines() if line.startswith("digitnet: error:")]
+    assert bad.returncode == 2 and len(errors) == 1 and "Traceback" not in bad.stderr
+    assert not any((tmp_path / "bad").glob("*.gz"))

@@ -1,7 +1,7 @@
 """`digitnet download`: fetch the four MNIST files into the cache, checking each checksum."""
 from pathlib import Path
 
-from ..data import default_data_dir, download_mnist
+from ..data import MIRRORS, default_data_dir, download_mnist
 
 
 def add_parser(sub):
@@ -10,11 +10,16 @@ def add_parser(sub):
                                    "each verified by its SHA-256. Files already present and valid are kept.")
     p.add_argument("--dir", type=Path, metavar="DIR",
                    help="where to put them (default: $DIGITNET_DATA, else the user cache directory)")
+    p.add_argument("--mirror", action="append", metavar="URL",
+                   help="a base URL serving the four .gz files, tried before the public mirrors "
+                        f"(repeatable; the public ones: {', '.join(MIRRORS)})")
+    p.add_argument("--only", action="store_true", help="use only the --mirror URLs, not the public ones")
     p.set_defaults(run=run)
 
 
 def run(args):
     target = args.dir or default_data_dir()
-    download_mnist(target)
+    mirrors = [m if m.endswith("/") else m + "/" for m in args.mirror or []]
+    download_mnist(target, mirrors=mirrors if args.only else mirrors + MIRRORS)
     print(f"MNIST is in {target}")
     return 0
