@@ -127,7 +127,8 @@ class MLP:
         X = np.asarray(X)
         if X.ndim == 3 and X.shape[1] * X.shape[2] == self.sizes[0]:
             X = X.reshape(len(X), -1)
-        if X.size == self.sizes[0] and X.ndim in (1, 2) and X.shape[-1] != self.sizes[0] or X.ndim == 1:
+        n_in = self.sizes[0]
+        if X.ndim == 1 or (X.ndim == 2 and X.size == n_in and X.shape[1] != n_in):
             X = X.reshape(1, -1)               # one image: (784,) or (28, 28)
         if X.ndim != 2 or X.shape[1] != self.sizes[0]:
             raise DigitnetError(f"input of shape {X.shape} does not fit this network: "
