@@ -30,7 +30,17 @@ def softmax(z):
     return p
 
 
-class SoftmaxCrossEntropy:
+class Loss:
+    """A loss gives `value_and_gradient(a, y)`; these two read one half of it."""
+
+    def value(self, a, y):
+        return self.value_and_gradient(a, y)[0]
+
+    def gradient(self, a, y):
+        return self.value_and_gradient(a, y)[1]
+
+
+class SoftmaxCrossEntropy(Loss):
     """L = -(1/batch) * sum_i log p[i, y_i],  p = softmax(z), computed stably.
 
     log p[i, k] = z[i, k] - m_i - log(sum_j exp(z[i, j] - m_i)),  m_i = max_j z[i, j]
@@ -52,17 +62,11 @@ class SoftmaxCrossEntropy:
         p /= n
         return loss, p
 
-    def value(self, z, y):
-        return self.value_and_gradient(z, y)[0]
-
-    def gradient(self, z, y):
-        return self.value_and_gradient(z, y)[1]
-
     def probabilities(self, z):
         return softmax(z)
 
 
-class MeanSquaredError:
+class MeanSquaredError(Loss):
     """L = (1/batch) * sum_i 0.5 * ||a_i - Y_i||^2;  dL/da = (a - Y) / batch.
 
     Meant for sigmoid outputs (each in (0, 1)); their "probabilities" are the
@@ -76,12 +80,6 @@ class MeanSquaredError:
         loss = 0.5 * float(np.einsum("ij,ij->", diff, diff)) / len(y)
         diff /= len(y)
         return loss, diff
-
-    def value(self, a, y):
-        return self.value_and_gradient(a, y)[0]
-
-    def gradient(self, a, y):
-        return self.value_and_gradient(a, y)[1]
 
     def probabilities(self, a):
         a = np.clip(a, 0, None)
