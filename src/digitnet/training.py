@@ -40,6 +40,7 @@ def _check_settings(epochs, batch_size, l2):
         raise DigitnetError(f"l2 {l2} must be zero or a small positive number, e.g. 1e-4")
 
 
+@np.errstate(over="ignore", invalid="ignore")   # an overflow shows up as a NaN or infinite loss, checked
 def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", learning_rate=1e-3,
         epochs=10, batch_size=128, l2=0.0, schedule="constant", random_state=0, progress=True,
         callbacks=()):
@@ -50,8 +51,9 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     `learning_rate` attribute. A batch size of n or more is full-batch gradient
     descent. `schedule` (see SCHEDULES) scales the learning rate at every step:
     "cosine" lowers it from `learning_rate` to 0 along half a cosine, which
-    settles the weights into a minimum instead of circling around it. Each callback is called as
-    `callback(record)` after every epoch with that epoch's history entry.
+    settles the weights into a minimum instead of circling around it. Each
+    callback is called as `callback(record)` after every epoch with that
+    epoch's history entry.
     Raises TrainingDiverged, leaving the model unusable, if the loss becomes
     NaN or infinite or grows to DIVERGED times the untrained network's loss.
     """
@@ -72,48 +74,56 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     history = {key: [] for key in HISTORY_KEYS}
     first_loss = None                          # the loss of the untrained network
 
-    # an overflow shows up as an infinite or NaN loss, which is checked: no warnings meanwhile
-    with np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(1, epochs + 1):
-            start_time = time.perf_counter()
-            order = rng.permutation(n)         # a fresh random order every epoch
-            total_loss, correct = 0.0, 0
-            with tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
-                      disable=True if not progress else None) as bar:
-                for b in range(n_batches):
-                    if n_batches == 1:         # full batch: the data itself, no copy
-                        x, y = x_train, y_train
-                    else:                      # gather the batch's rows into the reused buffer
-                        rows = order[b * batch_size:(b + 1) * batch_size]
-                        x, y = np.take(x_train, rows, axis=0, out=x_batch[:len(rows)]), y_train[rows]
-                    step = (epoch - 1) * n_batches + b
-                    opt.learning_rate = learning_rate * lr_factor(step / (epochs * n_batches))
-                    loss, n_correct = train_step(model, opt, x, y, l2, l2_scratch)
-                    first_loss = loss if first_loss is None else first_loss
-                    if not math.isfinite(loss) or loss > DIVERGED * first_loss:
-                        raise TrainingDiverged(
-                            f"training diverged: the loss went from {first_loss:.3g} to {loss:.3g} by epoch "
-                            f"{epoch}, batch {b + 1}; the learning rate {learning_rate:g} is too large for "
-                            f"this network, try a smaller one (e.g. --lr {learning_rate / 10:g})")
-                    total_loss += loss * len(y)
-                    correct += n_correct
-                    if not bar.disable:
-                        bar.update()
-                        if b % 50 == 0:
-                            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-            record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
-                      "val_loss": None, "val_accuracy": None}
-            if x_val is not None and len(x_val):
-                record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(x_val, y_val)
-            record["seconds"] = time.perf_counter() - start_time
-            for key in HISTORY_KEYS:
-                history[key].append(record[key])
-            for callback in callbacks:
-                callback(record)
+    for epoch in range(1, epochs + 1):
+        start_time = time.perf_counter()
+        order = rng.permutation(n)             # a fresh random order every epoch
+        total_loss, correct = 0.0, 0
+        with tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
+                  disable=True if not progress else None) as bar:
+            for b, (x, y) in enumerate(_batches(x_train, y_train, order, batch_size, x_batch)):
+                step = (epoch - 1) * n_batches + b
+                opt.learning_rate = learning_rate * lr_factor(step / (epochs * n_batches))
+                loss, n_correct = train_step(model, opt, x, y, l2, l2_scratch)
+                first_loss = loss if first_loss is None else first_loss
+                _check_loss(loss, first_loss, f"epoch {epoch}, batch {b + 1}", learning_rate)
+                total_loss += loss * len(y)
+                correct += n_correct
+                if not bar.disable:
+                    bar.update()
+                    if b % 50 == 0:
+                        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
+                  "val_loss": None, "val_accuracy": None}
+        if x_val is not None and len(x_val):
+            record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(x_val, y_val)
+        record["seconds"] = time.perf_counter() - start_time
+        for key in HISTORY_KEYS:
+            history[key].append(record[key])
+        for callback in callbacks:
+            callback(record)
     if not np.isfinite(model.params).all():
         raise TrainingDiverged(f"training diverged: the weights became NaN or infinite; "
                                f"try a smaller learning rate than {learning_rate:g}")
     return history
+
+
+def _batches(x, y, order, batch_size, buffer):
+    """(x, y) batches in `order`, each gathered into the reused `buffer`; a single batch is the data itself."""
+    if batch_size >= len(x):                   # full-batch gradient descent: no copy
+        yield x, y
+        return
+    for start in range(0, len(x), batch_size):
+        rows = order[start:start + batch_size]
+        yield np.take(x, rows, axis=0, out=buffer[:len(rows)]), y[rows]
+
+
+def _check_loss(loss, first_loss, where, learning_rate):
+    """Stop when the loss is NaN, infinite, or DIVERGED times the untrained network's."""
+    if not math.isfinite(loss) or loss > DIVERGED * first_loss:
+        raise TrainingDiverged(
+            f"training diverged: the loss went from {first_loss:.3g} to {loss:.3g} by {where}; "
+            f"the learning rate {learning_rate:g} is too large for this network, "
+            f"try a smaller one (e.g. --lr {learning_rate / 10:g})")
 
 
 def train_step(model, opt, x, y, l2=0.0, l2_scratch=None):
