@@ -38,12 +38,17 @@ def save_model(model, path, **metadata):
     """Write `model` (and extra JSON-able metadata such as training, metrics, history) to `path`."""
     if not np.isfinite(model.params).all():
         raise ModelFileError("refusing to save a model whose weights contain NaN or infinity")
-    meta = {"format": FORMAT, "version": VERSION, "model": model.config(), **metadata}
+    meta = model_metadata(model, **metadata)
     arrays = {f"layers.{i}.{name}": np.asarray(getattr(layer, name), dtype=np.float32)
               for i, layer in enumerate(model.layers) for name in layer.param_names}
     with atomic_write(path) as f:
         np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
     return Path(path)
+
+
+def model_metadata(model, **metadata):
+    """The JSON metadata a model file holds: format, version, the layer list, plus `metadata`."""
+    return {"format": FORMAT, "version": VERSION, "model": model.config(), **metadata}
 
 
 def write_json(path, obj):

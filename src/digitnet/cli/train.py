@@ -6,7 +6,7 @@ import time
 from ..data import load_mnist
 from ..errors import DigitnetError
 from ..init import INITIALIZERS
-from ..io import load_model, save_model, write_json
+from ..io import model_metadata, save_model, write_json
 from ..layers import ACTIVATIONS
 from ..losses import LOSSES
 from ..metrics import classification_report
@@ -134,5 +134,6 @@ def run(args):
     print(f"saved model to {out} (history: {history_path})")
     if args.report:
         from ..report import write_report
-        print(f"report: {write_report(model, load_model(out)[1], data, args.report, source=out)}")
+        meta = model_metadata(model, training=training, metrics=metrics, history=history)  # as saved
+        print(f"report: {write_report(model, meta, data, args.report, source=out)}")
     return 0
