@@ -51,15 +51,17 @@ class SoftmaxCrossEntropy(Loss):
 
     def value_and_gradient(self, z, y):
         """(mean loss, dL/dz (batch, n_out)) computed from one softmax."""
-        n = len(y)
-        rows = np.arange(n)
-        shifted = z - z.max(axis=1, keepdims=True)     # new array: z itself stays untouched
-        p = np.exp(shifted)
+        n, k = z.shape
+        label = np.arange(0, n * k, k)
+        label += y                                     # where z[i, y_i] is in z.ravel()
+        p = z - z.max(axis=1, keepdims=True)           # shifted; a new array: z stays untouched
+        shifted_label = p.ravel().take(label)
+        np.exp(p, out=p)
         total = p.sum(axis=1, keepdims=True)
-        loss = float(np.mean(np.log(total[:, 0]) - shifted[rows, y]))
-        p /= total                                     # p = softmax(z)
-        p[rows, y] -= 1                                # p - Y
-        p /= n
+        loss = (float(np.log(total).sum()) - float(shifted_label.sum())) / n
+        total *= n
+        p /= total                                     # p = softmax(z) / n
+        p.ravel()[label] -= 1 / n                      # (p - Y) / n
         return loss, p
 
     def probabilities(self, z):

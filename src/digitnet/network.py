@@ -11,6 +11,8 @@ do not notice, but the optimizer can then update every parameter with a few
 whole-vector operations instead of a loop over arrays. The weights come
 first, so `params[:n_weights]` are all the W's (what L2 decay applies to).
 """
+import copy
+
 import numpy as np
 
 from .errors import DigitnetError
@@ -83,16 +85,40 @@ class MLP:
         entries.sort(key=lambda e: e[1] != "W")          # stable: all W's, then all b's
         arrays = [getattr(layer, name) for layer, name in entries]
         dtype = np.result_type(*arrays)
-        self.params = np.empty(sum(a.size for a in arrays), dtype=dtype)
-        self.grads = np.zeros_like(self.params)
-        self.n_weights, offset = 0, 0
+        self.layout, offset = [], 0          # (layer index, name, start, shape) of each parameter
         for (layer, name), a in zip(entries, arrays):
-            view = self.params[offset:offset + a.size].reshape(a.shape)
-            view[...] = a
-            setattr(layer, name, view)
-            setattr(layer, "d" + name, self.grads[offset:offset + a.size].reshape(a.shape))
+            self.layout.append((self.layers.index(layer), name, offset, a.shape))
             offset += a.size
-            self.n_weights += a.size if name == "W" else 0
+        self.n_weights = sum(int(np.prod(shape)) for _, name, _, shape in self.layout if name == "W")
+        params = np.empty(offset, dtype=dtype)
+        for (_, _, start, _), a in zip(self.layout, arrays):
+            params[start:start + a.size] = a.ravel()
+        self._bind(params, np.zeros_like(params))
+
+    def _bind(self, params, grads):
+        """Point each layer's W, b at its place in `params` and dW, db at the same place in `grads`."""
+        for index, name, start, shape in self.layout:
+            stop = start + int(np.prod(shape))
+            setattr(self.layers[index], name, params[start:stop].reshape(shape))
+            setattr(self.layers[index], "d" + name, grads[start:stop].reshape(shape))
+        self.params, self.grads = params, grads
+
+    def twin(self, params, grads, rng):
+        """A copy that reads its parameters from `params` and writes its gradients to `grads`.
+
+        `params` and `grads` are flat vectors laid out like `self.params`. The
+        twin has layer buffers of its own and draws its dropout masks from
+        `rng`, so two twins can each work on half of a batch (see training.fit).
+        """
+        twin = copy.copy(self)
+        twin.layers = [copy.copy(layer) for layer in self.layers]
+        for layer in twin.layers:
+            layer.__dict__.pop("_buffers", None)        # fresh buffers, not shared with self
+            if isinstance(layer, Dropout):
+                layer.rng = rng
+        twin.dense = [layer for layer in twin.layers if isinstance(layer, Dense)]
+        twin._bind(params, grads)
+        return twin
 
     # -- what the network is -------------------------------------------------
     @property

@@ -3,7 +3,8 @@
 `step(params, grads)` changes `params` (any array, here the network's flat
 parameter vector) using `grads`, the gradient of the loss at `params`. State
 (velocities, moment estimates) is created on the first step with the same
-shape.
+shape. The step works in `grads` as scratch space, so that it needs no memory
+of its own: after it, `grads` no longer holds the gradient.
 
 | name      | update                                                        |
 |-----------|---------------------------------------------------------------|
@@ -14,6 +15,11 @@ shape.
 
 Plain SGD with a batch size equal to the training set is full-batch gradient
 descent. Momentum and Nesterov follow the form PyTorch uses.
+
+`step(params, grads, part)` updates only `params[part]` (from `grads[part]`
+and the state's `[part]`): with two processes sharing one parameter vector,
+each updates its own half (see parallel.py). `prepare(params, zeros)` creates
+the state with the `zeros` it is given, there memory both processes share.
 """
 import math
 
@@ -22,33 +28,66 @@ import numpy as np
 from .errors import DigitnetError
 
 
-class SGD:
+class Optimizer:
+    """Base class: the state arrays named in `state_names`, each shaped like the parameters."""
+
+    state_names = ()
+    _zeros = None                   # the function that made the state arrays
+
+    def prepare(self, params, zeros=np.zeros):
+        """Make the state with `zeros(shape, dtype)`, carrying over the values of any state there is.
+
+        State already made by the same `zeros` is kept as it is: fresh memory
+        costs a page fault per 4 KiB, several milliseconds for a large network."""
+        if not self.state_names:
+            return
+        first = getattr(self, self.state_names[0], None)
+        if first is not None and first.shape != params.shape:
+            raise DigitnetError(f"this optimizer was used for {first.size} parameters, not {params.size}: "
+                                f"make a new one for this network")
+        if first is not None and self._zeros is zeros:
+            return
+        for name in self.state_names:
+            old, new = getattr(self, name, None), zeros(params.shape, params.dtype)
+            if old is not None:
+                new[...] = old
+            setattr(self, name, new)
+        self._zeros = zeros
+
+    def _state(self, params, part):
+        """The state arrays' [part], created on the first step."""
+        if self.state_names and getattr(self, self.state_names[0], None) is None:
+            self.prepare(params)
+        return [getattr(self, name)[part] for name in self.state_names]
+
+
+class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum."""
 
     def __init__(self, learning_rate=0.1, momentum=0.0, nesterov=False):
         self.learning_rate, self.momentum, self.nesterov = learning_rate, momentum, nesterov
-        self.velocity = self.scratch = None
+        self.state_names = ("velocity",) if momentum else ()
 
-    def step(self, params, grads):
-        if self.scratch is None:                   # allocated once: a step creates no arrays
-            self.scratch = np.empty_like(params)
-            self.velocity = np.zeros_like(params) if self.momentum else None
-        lr, mu, s = float(self.learning_rate), float(self.momentum), self.scratch
+    def step(self, params, grads, part=slice(None)):
+        velocity = self._state(params, part)
+        p, g = params[part], grads[part]
+        lr, mu = float(self.learning_rate), float(self.momentum)
         if mu:
-            v = self.velocity
+            v = velocity[0]
             v *= mu
-            v += grads                              # v = mu * v + g
-            if self.nesterov:
-                np.multiply(v, mu, out=s)
-                s += grads                          # s = g + mu * v
-                grads = s
-            else:
-                grads = v
-        np.multiply(grads, lr, out=s)
-        params -= s
+            v += g                                  # v = mu * v + g
+            if self.nesterov:                       # p -= lr * g + lr * mu * v
+                g *= lr
+                p -= g
+                np.multiply(v, lr * mu, out=g)
+            else:                                   # p -= lr * v
+                np.multiply(v, lr, out=g)
+        else:
+            g *= lr                                 # p -= lr * g
+        p -= g
 
 
-class Adam:
+class Adam(Optimizer):
     """Adam (Kingma & Ba 2015): per-parameter step sizes from running moments.
 
         m = beta1 * m + (1 - beta1) * g          first moment: mean of g
@@ -67,31 +106,34 @@ class Adam:
     with every constant folded into two scalars per step:
         lr_t  = lr * (1 - beta1) / (1 - beta1**t) * sqrt((1 - beta2**t) / (1 - beta2))
         eps_t = eps * sqrt((1 - beta2**t) / (1 - beta2))
+
+    Once M has taken g, g's memory holds the intermediate results (`s`).
     """
+
+    state_names = ("M", "V")
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         self.learning_rate, self.beta1, self.beta2, self.eps = learning_rate, beta1, beta2, eps
-        self.M = self.V = self.scratch = None
         self.t = 0
 
-    def step(self, params, grads):
-        if self.M is None:
-            self.M, self.V, self.scratch = (np.zeros_like(params) for _ in range(3))
+    def step(self, params, grads, part=slice(None)):
+        M, V = self._state(params, part)
+        p, g = params[part], grads[part]
         self.t += 1
-        b1, b2, M, V, s = self.beta1, self.beta2, self.M, self.V, self.scratch
+        b1, b2 = self.beta1, self.beta2
         v_scale = math.sqrt((1 - b2 ** self.t) / (1 - b2))   # a Python float: float32 math stays float32
         lr_t = float(self.learning_rate) * (1 - b1) / (1 - b1 ** self.t) * v_scale
         eps_t = self.eps * v_scale
         M *= b1
-        M += grads                                  # M = beta1 * M + g
+        M += g                                      # M = beta1 * M + g
         V *= b2
-        np.multiply(grads, grads, out=s)
+        s = np.multiply(g, g, out=g)                # from here on g's memory is scratch
         V += s                                      # V = beta2 * V + g**2
         np.sqrt(V, out=s)
         s += eps_t
         np.divide(M, s, out=s)
         s *= lr_t
-        params -= s                                 # p -= lr_t * M / (sqrt(V) + eps_t)
+        p -= s                                      # p -= lr_t * M / (sqrt(V) + eps_t)
 
 
 OPTIMIZERS = {

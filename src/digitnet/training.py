@@ -1,12 +1,18 @@
 """Training: mini-batch gradient descent over the training set.
 
 One step:
-    1. take a batch x (batch, 784), y (batch,)
-    2. forward:   a = model.forward(x, training=True)
-    3. loss:      L, da = loss.value_and_gradient(a, y)
-    4. backward:  model.backward(da)        -> model.grads holds dL/dparams
-    5. L2:        grads[:n_weights] += l2 * W   (the gradient of (l2/2) * ||W||^2)
-    6. update:    optimizer.step(model.params, model.grads)
+    1. take a batch x (batch, 784), y (batch,) and cut it in two halves
+    2. for each half: forward, loss, backward   -> its share of dL/dparams
+       (each half's loss gradient is divided by the whole batch size, so the
+       two shares add up to exactly the gradient of the batch's mean loss)
+    3. grads = share of half 0 + share of half 1
+    4. L2:        grads[:n_weights] += l2 * W   (the gradient of (l2/2) * ||W||^2)
+    5. update:    optimizer.step(params, grads)
+
+The halves are there for speed: on a machine with two cores, a second process
+takes half 1 and the second half of the update (parallel.py), so both cores
+work through the whole step. Elsewhere one process does both halves in turn,
+with the same arithmetic and so the same numbers.
 
 One epoch is one pass over the training set in a fresh random order. After
 each epoch the history records the training loss and accuracy (averaged over
@@ -20,7 +26,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import DigitnetError, TrainingDiverged
-from .optimizers import make_optimizer
+from .optimizers import Optimizer, make_optimizer
+from .parallel import Pair, shared_zeros, two_processes_possible
 
 SCHEDULES = {                  # learning-rate factor as a function of progress in [0, 1)
     "constant": lambda progress: 1.0,
@@ -31,7 +38,9 @@ DIVERGED = 100      # a loss this many times the untrained network's has diverge
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
 
-def _check_settings(epochs, batch_size, l2):
+def _check_settings(epochs, batch_size, l2, n_jobs):
+    if n_jobs not in (1, 2):
+        raise DigitnetError(f"n_jobs {n_jobs} must be 1 or 2 (processes working on each batch)")
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise DigitnetError(f"epochs {epochs} must be a whole number of at least 1")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -43,7 +52,7 @@ def _check_settings(epochs, batch_size, l2):
 @np.errstate(over="ignore", invalid="ignore")   # an overflow shows up as a NaN or infinite loss, checked
 def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", learning_rate=1e-3,
         epochs=10, batch_size=128, l2=0.0, schedule="constant", random_state=0, progress=True,
-        callbacks=()):
+        callbacks=(), n_jobs=2):
     """Train `model` in place; return its history (a dict of per-epoch lists).
 
     x_train (n, 784) float32 in [0, 1], y_train (n,) integer labels. `optimizer`
@@ -53,11 +62,12 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     "cosine" lowers it from `learning_rate` to 0 along half a cosine, which
     settles the weights into a minimum instead of circling around it. Each
     callback is called as `callback(record)` after every epoch with that
-    epoch's history entry.
+    epoch's history entry. `n_jobs=2` puts a second process on each step
+    where the machine allows it (see parallel.py); 1 keeps to this one.
     Raises TrainingDiverged, leaving the model unusable, if the loss becomes
     NaN or infinite or grows to DIVERGED times the untrained network's loss.
     """
-    _check_settings(epochs, batch_size, l2)
+    _check_settings(epochs, batch_size, l2, n_jobs)
     if schedule not in SCHEDULES:
         raise DigitnetError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
     x_train, y_train = model.check_input(x_train), np.asarray(y_train, dtype=np.int64)
@@ -69,52 +79,148 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     batch_size = min(batch_size, n)
     n_batches = math.ceil(n / batch_size)
     lr_factor = SCHEDULES[schedule]
-    x_batch = np.empty((batch_size, x_train.shape[1]), dtype=np.float32)   # reused every step
-    l2_scratch = np.empty(model.n_weights, dtype=model.params.dtype) if l2 else None
     history = {key: [] for key in HISTORY_KEYS}
-    first_loss = None                          # the loss of the untrained network
-
-    for epoch in range(1, epochs + 1):
-        start_time = time.perf_counter()
-        order = rng.permutation(n)             # a fresh random order every epoch
-        total_loss, correct = 0.0, 0
-        with tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
-                  disable=True if not progress else None) as bar:
-            for b, (x, y) in enumerate(_batches(x_train, y_train, order, batch_size, x_batch)):
-                step = (epoch - 1) * n_batches + b
-                opt.learning_rate = learning_rate * lr_factor(step / (epochs * n_batches))
-                loss, n_correct = train_step(model, opt, x, y, l2, l2_scratch)
-                first_loss = loss if first_loss is None else first_loss
-                _check_loss(loss, first_loss, f"epoch {epoch}, batch {b + 1}", learning_rate)
-                total_loss += loss * len(y)
-                correct += n_correct
-                if not bar.disable:
-                    bar.update()
-                    if b % 50 == 0:
-                        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-        record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
-                  "val_loss": None, "val_accuracy": None}
-        if x_val is not None and len(x_val):
-            record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(x_val, y_val)
-        record["seconds"] = time.perf_counter() - start_time
-        for key in HISTORY_KEYS:
-            history[key].append(record[key])
-        for callback in callbacks:
-            callback(record)
+    step = Step(model, opt, x_train, y_train, batch_size, l2, learning_rate)
+    parallel = n_jobs == 2 and batch_size >= 2 and isinstance(opt, Optimizer) and two_processes_possible()
+    try:
+        with Pair(parallel) as pair:
+            for epoch in range(1, epochs + 1):
+                start_time = time.perf_counter()
+                order = rng.permutation(n)     # a fresh random order every epoch
+                lr_at = [learning_rate * lr_factor(((epoch - 1) * n_batches + b) / (epochs * n_batches))
+                         for b in range(n_batches)]
+                with tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
+                          disable=True if not (progress and pair.is_main) else None) as bar:
+                    total_loss, correct = step.epoch(pair, order, lr_at, f"epoch {epoch}", bar)
+                if not pair.is_main:
+                    continue
+                model.params[...] = step.params
+                record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
+                          "val_loss": None, "val_accuracy": None}
+                if x_val is not None and len(x_val):
+                    record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(x_val, y_val)
+                record["seconds"] = time.perf_counter() - start_time
+                for key in HISTORY_KEYS:
+                    history[key].append(record[key])
+                for callback in callbacks:
+                    callback(record)
+    finally:
+        model.params[...] = step.params        # the weights as far as training got
     if not np.isfinite(model.params).all():
         raise TrainingDiverged(f"training diverged: the weights became NaN or infinite; "
                                f"try a smaller learning rate than {learning_rate:g}")
     return history
 
 
-def _batches(x, y, order, batch_size, buffer):
-    """(x, y) batches in `order`, each gathered into the reused `buffer`; a single batch is the data itself."""
-    if batch_size >= len(x):                   # full-batch gradient descent: no copy
-        yield x, y
+class Step:
+    """Training steps on two halves of each batch, and the memory the halves share.
+
+    Shared (parallel.shared_zeros, so that a second process can take half 1):
+    the parameters, one gradient vector per half, each half's (loss sum,
+    number right) and the optimizer's state. Each half has a twin of the
+    model (its own layer buffers, its own dropout randomness) that reads the
+    shared parameters and writes its own gradient vector.
+    """
+
+    def __init__(self, model, opt, x, y, batch_size, l2, learning_rate):
+        self.opt, self.x, self.y, self.batch_size, self.l2 = opt, x, y, batch_size, l2
+        self.learning_rate, self.n_weights = learning_rate, model.n_weights
+        self.params, self.grads, self.l2_scratch, self.stats = _shared_memory(model)
+        self.params[...] = model.params
+        self.twins = [model.twin(self.params, self.grads[half], rng) for half, rng in enumerate(model.rng.spawn(2))]
+        self.x_half = [np.empty(((batch_size + 1) // 2, x.shape[1]), np.float32) for _ in self.twins]
+        self.batch = [None, None]                 # (x, y) of each half of the current batch
+        self.first_loss = None                    # the loss of the untrained network
+        if isinstance(opt, Optimizer):
+            opt.prepare(self.params, shared_zeros)
+
+    def epoch(self, pair, order, lr_at, where, bar):
+        """Train on every batch of `order` at learning rates `lr_at`; return (loss sum, number right)."""
+        part = pair.my_part(len(self.params))       # the slice of the parameters this process updates
+        total_loss, correct = 0.0, 0
+        for b, (rows, size) in enumerate(_batch_rows(order, self.batch_size)):
+            for half in pair.ranks:                 # reading the batch needs no parameters: do it
+                self.gather(rows, half)             # while the other process finishes its update
+            pair.barrier()                          # every parameter is updated
+            for half in pair.ranks:
+                self.stats[half] = _forward_backward(self.twins[half], *self.batch[half], size)
+            pair.barrier()                          # both halves' gradients are written
+            (loss_0, correct_0), (loss_1, correct_1) = self.stats.tolist()
+            loss = (loss_0 + loss_1) / size
+            self.first_loss = loss if self.first_loss is None else self.first_loss
+            _check_loss(loss, self.first_loss, f"{where}, batch {b + 1}", self.learning_rate)
+            total_loss, correct = total_loss + loss_0 + loss_1, correct + int(correct_0 + correct_1)
+            self.opt.learning_rate = lr_at[b]
+            self.update(pair.rank, part)
+            if not bar.disable:
+                bar.update()
+                if b % 50 == 0:
+                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        pair.barrier()                              # the epoch's last update is done everywhere
+        return total_loss, correct
+
+    def gather(self, rows, half):
+        """Half 0 or 1 of the batch `rows`: a view for a full batch, else gathered into a buffer."""
+        if isinstance(rows, slice):
+            middle = (rows.stop + 1) // 2
+            mine = slice(0, middle) if half == 0 else slice(middle, rows.stop)
+            self.batch[half] = self.x[mine], self.y[mine]
+            return
+        middle = (len(rows) + 1) // 2
+        mine = rows[:middle] if half == 0 else rows[middle:]
+        # mode="clip": the rows are valid by construction, and the default mode copies `out` first
+        self.batch[half] = (np.take(self.x, mine, axis=0, out=self.x_half[half][:len(mine)], mode="clip"),
+                            self.y[mine])
+
+    def update(self, mine, part):
+        """Sum the halves' gradients, add L2 and step the optimizer, all on params[part].
+
+        The sum goes into this process's own gradient vector `grads[mine]`,
+        whose memory is already in this core's cache."""
+        g = self.grads[mine]
+        g[part] += self.grads[1 - mine][part]
+        if self.l2:                                 # dW += l2 * W, for the weights only
+            w = slice(part.start, min(part.stop, self.n_weights))
+            if w.start < w.stop:
+                g[w] += np.multiply(self.params[w], self.l2, out=self.l2_scratch[w])
+        if isinstance(self.opt, Optimizer):
+            self.opt.step(self.params, g, part)
+        else:
+            self.opt.step(self.params, g)
+
+
+def _shared_memory(model):
+    """(params, grads (2, n), L2 scratch, stats (2, 2)) in shared memory, kept on the model between
+    calls: fresh memory costs a page fault per 4 KiB, several milliseconds for each fit."""
+    memory = getattr(model, "_shared_memory", None)
+    if memory is None or memory[0].shape != model.params.shape:
+        shape, dtype = model.params.shape, model.params.dtype
+        memory = model._shared_memory = (shared_zeros(shape, dtype), shared_zeros((2,) + shape, dtype),
+                                         shared_zeros(shape, dtype), shared_zeros((2, 2), np.float64))
+    return memory
+
+
+def _batch_rows(order, batch_size):
+    """(rows, size) of each batch; a single batch is all rows in their own order, as a slice."""
+    if batch_size >= len(order):               # full-batch gradient descent: no shuffle needed
+        yield slice(0, len(order)), len(order)
         return
-    for start in range(0, len(x), batch_size):
+    for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
-        yield np.take(x, rows, axis=0, out=buffer[:len(rows)]), y[rows]
+        yield rows, len(rows)
+
+
+def _forward_backward(model, x, y, batch_size):
+    """Leave this half's share of the batch gradient in model.grads; return (loss sum, number right)."""
+    if len(y) == 0:                            # a batch of one has an empty second half
+        model.grads[...] = 0
+        return 0.0, 0
+    a = model.forward(x, training=True)
+    loss, da = model.loss.value_and_gradient(a, y)
+    correct = np.count_nonzero(a.argmax(axis=1) == y)
+    da *= len(y) / batch_size                  # d(batch mean loss) = (half size / batch size) d(half mean)
+    model.backward(da)
+    return loss * len(y), correct
 
 
 def _check_loss(loss, first_loss, where, learning_rate):
@@ -124,17 +230,3 @@ def _check_loss(loss, first_loss, where, learning_rate):
             f"training diverged: the loss went from {first_loss:.3g} to {loss:.3g} by {where}; "
             f"the learning rate {learning_rate:g} is too large for this network, "
             f"try a smaller one (e.g. --lr {learning_rate / 10:g})")
-
-
-def train_step(model, opt, x, y, l2=0.0, l2_scratch=None):
-    """One gradient step on the batch x, y; returns (loss, number classified right) before the step."""
-    a = model.forward(x, training=True)
-    loss, da = model.loss.value_and_gradient(a, y)
-    correct = int(np.count_nonzero(a.argmax(axis=1) == y))
-    model.backward(da)
-    if l2:                                     # dW += l2 * W, for the weights only
-        weights = model.params[:model.n_weights]
-        scaled = np.multiply(weights, l2, out=l2_scratch if l2_scratch is not None else np.empty_like(weights))
-        model.grads[:model.n_weights] += scaled
-    opt.step(model.params, model.grads)
-    return loss, correct

@@ -60,6 +60,9 @@ def add_parser(sub):
                    help="training images held out for validation (default 5000)")
     p.add_argument("--out", metavar="MODEL.npz", help="where to save the model (default: the "
                    "location `evaluate` reads when no model is named)")
+    p.add_argument("--jobs", type=int, choices=(1, 2), default=2,
+                   help="processes working on each batch: 2 (default) puts both halves of every "
+                   "batch on a core each, where the machine allows it (Linux on x86-64, 2 free CPUs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.add_argument("--report", metavar="DIR", help="after saving, write an HTML report with figures "
                    "into DIR (as `digitnet report` does)")
@@ -114,7 +117,7 @@ def run(args):
     history = fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
                   optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],
                   batch_size=s["batch_size"], l2=s["l2"], schedule=s["schedule"], random_state=s["seed"],
-                  progress=not args.quiet and sys.stderr.isatty(),
+                  n_jobs=args.jobs, progress=not args.quiet and sys.stderr.isatty(),
                   callbacks=[] if args.quiet else [lambda r: print_epoch(r, s["epochs"])])
     seconds = time.perf_counter() - start
     report = classification_report(data.y_test, model.predict(data.x_test))
