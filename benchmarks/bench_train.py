@@ -2,10 +2,13 @@
 
 The reference network: 784-256-128-10, ReLU, softmax cross-entropy, Adam lr 1e-3,
 batch 128, the full 60,000 MNIST training images. Every system uses the same
-number of threads. Epochs are interleaved (one of each
-system in turn) so that all systems see the same machine. Prints, per system,
-the median seconds per epoch and the test accuracy; digitnet's ratio to each; the FLOPs of one epoch, digitnet's achieved
-GFLOP/s, and the GFLOP/s of NumPy's matmul alone at the same shapes (the ceiling).
+number of threads (digitnet: two processes of one BLAS thread each, see
+src/digitnet/parallel.py). Epochs are interleaved, one epoch of each system in
+turn, so that all systems see the same machine; the ceiling, an "epoch" of
+NumPy's matmul alone doing exactly the reference step's matrix products at
+batch 128 with all threads, takes its turn too. Prints, per system, the median
+seconds per epoch and the test accuracy; digitnet's ratio to each; the FLOPs
+of one epoch, digitnet's achieved GFLOP/s and the ceiling's.
 
     python benchmarks/bench_train.py --data ../shared/data/mnist [--epochs 5] [--json]
 
@@ -59,11 +62,11 @@ def matmul_system(n):
     return train_epoch, lambda: None
 
 
-def digitnet_system(data):
+def digitnet_system(data, seed=0):
     """(train one epoch, test accuracy) for digitnet; Adam's state carries over between epochs."""
-    model = MLP(sizes=SIZES, activation="relu", random_state=0)
+    model = MLP(sizes=SIZES, activation="relu", random_state=seed)
     opt = Adam(LR)
-    epoch = iter(range(10**9))
+    epoch = iter(range(seed * 10**6, 10**9))
 
     def train_epoch():
         fit(model, data.x_train, data.y_train, optimizer=opt, learning_rate=LR, schedule="constant",
@@ -72,10 +75,10 @@ def digitnet_system(data):
     return train_epoch, lambda: model.score(data.x_test, data.y_test)
 
 
-def pytorch_system(data, threads):
+def pytorch_system(data, threads, seed=0):
     import torch
     torch.set_num_threads(threads)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 128),
                               torch.nn.ReLU(), torch.nn.Linear(128, 10))
     opt = torch.optim.Adam(net.parameters(), lr=LR)
@@ -129,6 +132,9 @@ def main(argv=None):
     p.add_argument("--sklearn-epochs", type=int, default=2, help="scikit-learn is slow: fewer epochs")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--skip", nargs="*", default=[], choices=["pytorch", "sklearn"])
+    p.add_argument("--accuracy-seeds", type=int, default=1, metavar="K",
+                   help="test accuracy as the mean over K seeds (digitnet and PyTorch; the extra "
+                   "seeds are trained untimed after the timed run)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
@@ -143,6 +149,12 @@ def main(argv=None):
         if "sklearn" not in args.skip:
             systems["sklearn"] = (sklearn_system(data), args.sklearn_epochs)
         results = run_interleaved(systems, args.epochs)
+        for name, make in (("digitnet", lambda seed: digitnet_system(data, seed)),
+                           ("pytorch", lambda seed: pytorch_system(data, args.threads, seed))):
+            if name in results:
+                results[name]["test_accuracy_by_seed"] = [results[name]["test_accuracy"]] + [
+                    accuracy_after(make(seed), args.epochs) for seed in range(1, args.accuracy_seeds)]
+                results[name]["test_accuracy_mean"] = statistics.mean(results[name]["test_accuracy_by_seed"])
     flops = epoch_flops(n)
     ceiling = results.pop("matmul")
     matmul_s = ceiling["epoch_s"] * n / (n // BATCH * BATCH)      # the same FLOPs as a whole epoch
@@ -158,6 +170,11 @@ def main(argv=None):
         "matmul_epoch_s": matmul_s,
         "matmul_epoch_times": ceiling["epoch_times"],
         "fraction_of_matmul": flops / ours / 1e9 / matmul_gflops,
+        # the same two figures from each round's own epochs (robust to the machine's drift)
+        "fraction_of_matmul_by_round": paired(ceiling["epoch_times"], results["digitnet"]["epoch_times"],
+                                              scale=n / (n // BATCH * BATCH)),
+        "ratio_to_pytorch_by_round": paired(results["digitnet"]["epoch_times"],
+                                            results["pytorch"]["epoch_times"]) if "pytorch" in results else None,
         "threads": args.threads,
         "blas": blas,
         "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
@@ -171,9 +188,28 @@ def main(argv=None):
     for name, r in results.items():
         print(f"{name:<10} {r['epoch_s']:>8.3f} {r['epochs']:>6} {100 * r['test_accuracy']:>8.2f}% "
               f"{ours / r['epoch_s']:>15.2f}x")
+    for name, r in results.items():
+        if len(r.get("test_accuracy_by_seed", [])) > 1:
+            print(f"{name} test accuracy over {len(r['test_accuracy_by_seed'])} seeds: mean "
+                  f"{100 * r['test_accuracy_mean']:.2f}% ({', '.join(f'{100 * a:.2f}' for a in r['test_accuracy_by_seed'])})")
     print(f"FLOPs per epoch: {flops / 1e9:.1f} G;  digitnet {report['achieved_gflops']:.1f} GFLOP/s;  "
           f"matmul alone {matmul_gflops:.1f} GFLOP/s ({matmul_s:.3f} s/epoch);  "
           f"digitnet reaches {100 * report['fraction_of_matmul']:.0f}% of it")
+    print(f"median of each round's own ratio: {100 * report['fraction_of_matmul_by_round']:.0f}% of matmul"
+          + (f", {report['ratio_to_pytorch_by_round']:.2f}x PyTorch" if "pytorch" in results else ""))
+
+
+def accuracy_after(system, epochs):
+    """Test accuracy of a fresh `system` (train_epoch, accuracy) after `epochs` epochs, untimed."""
+    train_epoch, accuracy = system
+    for _ in range(epochs):
+        train_epoch()
+    return accuracy()
+
+
+def paired(numerators, denominators, scale=1.0):
+    """The median over rounds of numerator / denominator, each pair timed one after the other."""
+    return statistics.median(scale * a / b for a, b in zip(numerators, denominators))
 
 
 if __name__ == "__main__":
