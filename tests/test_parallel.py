@@ -8,7 +8,7 @@ from threadpoolctl import threadpool_limits
 from digitnet import MLP, Adam, Dense, DigitnetError, ReLU, fit
 from digitnet.layers import Layer
 from digitnet.parallel import Pair, two_processes_possible
-from digitnet.training import Step, _forward_backward
+from digitnet.training import SPLIT_AT, Step, _forward_backward
 
 needs_two = pytest.mark.skipif(not two_processes_possible(), reason="two processes need Linux, x86-64, 2 CPUs")
 
@@ -21,31 +21,39 @@ def blobs(n=301, seed=0):
 
 
 def test_the_halves_add_up_to_the_whole_batch_gradient():
-    x, y = blobs(37)
+    x, y = blobs(131)
     model = MLP(sizes=(4, 8, 3), random_state=0)
     model.backward(model.loss.gradient(model.forward(x, training=True), y))
     whole = model.grads.copy()
 
-    step = Step(model, Adam(), x, y, batch_size=37, l2=0.0, learning_rate=1e-3)
+    step = Step(model, Adam(), x, y, batch_size=131, l2=0.0, learning_rate=1e-3)
+    assert step.halves == 2
     for half in (0, 1):
-        step.gather(np.arange(37), half)
-        loss_sum, _ = _forward_backward(step.twins[half], *step.batch[half], 37)
+        step.gather(np.arange(131), half)
+        loss_sum, _ = _forward_backward(step.twins[half], *step.batch[half], 131)
         assert loss_sum > 0
     np.testing.assert_allclose(step.grads[0] + step.grads[1], whole, rtol=1e-5, atol=1e-7)
-    assert len(step.batch[0][1]) == 19 and len(step.batch[1][1]) == 18
+    assert len(step.batch[0][1]) == 66 and len(step.batch[1][1]) == 65
+
+
+def test_a_small_batch_is_not_cut():
+    x, y = blobs(SPLIT_AT - 1)
+    step = Step(MLP(sizes=(4, 3)), Adam(), x, y, batch_size=SPLIT_AT - 1, l2=0.0, learning_rate=1e-3)
+    step.gather(np.arange(SPLIT_AT - 1), 0)
+    assert step.halves == 1 and len(step.batch[0][1]) == SPLIT_AT - 1
 
 
 @needs_two
 @pytest.mark.parametrize("optimizer", ["adam", "nesterov"])
 def test_two_processes_give_bit_identical_weights_to_one(optimizer):
     """With one BLAS thread in both cases the arithmetic is the same, operation for operation.
-    301 = 9 * 33 + 4 rows, so the last batch is uneven; dropout and L2 are on."""
+    301 = 2 * 128 + 45 rows, so the last batch is uneven; dropout and L2 are on."""
     x, y = blobs()
     runs = []
     for n_jobs in (1, 2):
         model = MLP(sizes=(4, 16, 8, 3), dropout=0.2, random_state=3)
         with threadpool_limits(1):
-            history = fit(model, x, y, optimizer=optimizer, learning_rate=0.01, epochs=4, batch_size=33,
+            history = fit(model, x, y, optimizer=optimizer, learning_rate=0.01, epochs=4, batch_size=128,
                           l2=1e-3, random_state=3, progress=False, n_jobs=n_jobs)
         runs.append((model.params.copy(), history["train_loss"]))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
@@ -54,9 +62,9 @@ def test_two_processes_give_bit_identical_weights_to_one(optimizer):
 
 @needs_two
 def test_a_batch_of_one_leaves_the_second_half_empty():
-    x, y = blobs(5)
+    x, y = blobs(257)
     model = MLP(sizes=(4, 3), random_state=0)
-    history = fit(model, x, y, epochs=2, batch_size=2, progress=False)   # batches of 2, 2, 1
+    history = fit(model, x, y, epochs=2, batch_size=128, progress=False)   # batches of 128, 128, 1
     assert np.isfinite(history["train_loss"]).all() and np.isfinite(model.params).all()
 
 
@@ -89,7 +97,7 @@ def test_an_error_in_the_second_process_stops_training_with_its_message():
     model = MLP(layers=[Dense(4, 8), FailsInTheChild(), ReLU(), Dense(8, 3)])
     with pytest.raises(DigitnetError, match=r"the second training process stopped: RuntimeError: boom; "
                                             r"train in one process with --jobs 1 \(n_jobs=1\)"):
-        fit(model, x, y, epochs=1, batch_size=32, progress=False)
+        fit(model, x, y, epochs=1, batch_size=128, progress=False)
     assert no_children_left()
     fit(model, x, y, epochs=1, batch_size=32, progress=False, n_jobs=1)   # one process: no child to fail
 

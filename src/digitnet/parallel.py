@@ -2,8 +2,9 @@
 
 A training step does a lot of small element-wise work (ReLU, softmax, the Adam
 update) that NumPy runs on one core, and Python threads cannot share it out:
-they take turns holding the interpreter. So `fit` splits every batch into two
-halves, and on a machine with two free cores it forks a second process. Each
+they take turns holding the interpreter. So `fit` cuts every batch of 128
+examples or more (training.SPLIT_AT) into two halves, and on a machine with
+two free cores it forks a second process. Each
 process works through one half (forward and backward, its own BLAS thread),
 then each updates one half of the parameter vector. Both read and write the
 same memory: the arrays the step shares are made by `shared_zeros`, which maps
@@ -57,17 +58,18 @@ def two_processes_possible():
 
 
 class Pair:
-    """`with Pair(parallel) as pair:` runs its body in two processes (or one).
+    """`with Pair(parallel, halves) as pair:` runs its body in two processes (or one).
 
     Inside, `pair.ranks` are the halves this process works on: (0,) or (1,)
-    in two processes, (0, 1) in one. `pair.barrier()` waits until the other
+    in two processes, (0, 1) in one, or (0,) when the batch is not cut at all
+    (halves=1). `pair.barrier()` waits until the other
     process has reached the same barrier. Only rank 0 leaves the block: the
     child exits at its end, and an error in either process stops both.
     """
 
-    def __init__(self, parallel):
-        self.parallel, self.rank, self.child_pid = parallel, 0, None
-        self.ranks = (0,) if parallel else (0, 1)
+    def __init__(self, parallel, halves=2):
+        self.parallel, self.rank, self.child_pid = parallel and halves == 2, 0, None
+        self.ranks = (0,) if self.parallel else tuple(range(halves))
         self._counts = shared_zeros((2, 16), np.int64)   # one counter per process, 128 bytes apart
         self._message = shared_zeros(1000, np.uint8)      # the child's error, if it fails
         self._arrived = 0

@@ -2,6 +2,7 @@
 
 One step:
     1. take a batch x (batch, 784), y (batch,) and cut it in two halves
+       (a batch smaller than SPLIT_AT stays whole: steps 2-3 with one "half")
     2. for each half: forward, loss, backward   -> its share of dL/dparams
        (each half's loss gradient is divided by the whole batch size, so the
        two shares add up to exactly the gradient of the batch's mean loss)
@@ -35,6 +36,7 @@ SCHEDULES = {                  # learning-rate factor as a function of progress 
     "linear": lambda progress: 1 - progress,
 }
 DIVERGED = 100      # a loss this many times the untrained network's has diverged, not learned
+SPLIT_AT = 128      # batches this large are cut in two halves; smaller ones are too small to share
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
 
@@ -81,9 +83,9 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     lr_factor = SCHEDULES[schedule]
     history = {key: [] for key in HISTORY_KEYS}
     step = Step(model, opt, x_train, y_train, batch_size, l2, learning_rate)
-    parallel = n_jobs == 2 and batch_size >= 2 and isinstance(opt, Optimizer) and two_processes_possible()
+    parallel = n_jobs == 2 and isinstance(opt, Optimizer) and two_processes_possible()
     try:
-        with Pair(parallel) as pair:
+        with Pair(parallel, step.halves) as pair:
             for epoch in range(1, epochs + 1):
                 start_time = time.perf_counter()
                 order = rng.permutation(n)     # a fresh random order every epoch
@@ -115,6 +117,10 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
 class Step:
     """Training steps on two halves of each batch, and the memory the halves share.
 
+    Batches of SPLIT_AT examples or more are cut in two halves; a smaller
+    batch is one "half", the whole of it: at that size the work of a step is
+    mostly the interpreter's, which a second process would only repeat.
+
     Shared (parallel.shared_zeros, so that a second process can take half 1):
     the parameters, one gradient vector per half, each half's (loss sum,
     number right) and the optimizer's state. Each half has a twin of the
@@ -125,10 +131,13 @@ class Step:
     def __init__(self, model, opt, x, y, batch_size, l2, learning_rate):
         self.opt, self.x, self.y, self.batch_size, self.l2 = opt, x, y, batch_size, l2
         self.learning_rate, self.n_weights = learning_rate, model.n_weights
+        self.halves = 2 if batch_size >= SPLIT_AT else 1
         self.params, self.grads, self.l2_scratch, self.stats = _shared_memory(model)
         self.params[...] = model.params
+        self.stats[...] = 0
         self.twins = [model.twin(self.params, self.grads[half], rng) for half, rng in enumerate(model.rng.spawn(2))]
-        self.x_half = [np.empty(((batch_size + 1) // 2, x.shape[1]), np.float32) for _ in self.twins]
+        rows = (batch_size + 1) // 2 if self.halves == 2 else batch_size
+        self.x_half = [np.empty((rows, x.shape[1]), np.float32) for _ in range(self.halves)]
         self.batch = [None, None]                 # (x, y) of each half of the current batch
         self.first_loss = None                    # the loss of the untrained network
         if isinstance(opt, Optimizer):
@@ -160,14 +169,15 @@ class Step:
         return total_loss, correct
 
     def gather(self, rows, half):
-        """Half 0 or 1 of the batch `rows`: a view for a full batch, else gathered into a buffer."""
+        """Half 0 or 1 of the batch `rows` (all of it when it is not cut): a view for a full batch,
+        else gathered into a buffer."""
         if isinstance(rows, slice):
             middle = (rows.stop + 1) // 2
-            mine = slice(0, middle) if half == 0 else slice(middle, rows.stop)
+            mine = rows if self.halves == 1 else slice(0, middle) if half == 0 else slice(middle, rows.stop)
             self.batch[half] = self.x[mine], self.y[mine]
             return
         middle = (len(rows) + 1) // 2
-        mine = rows[:middle] if half == 0 else rows[middle:]
+        mine = rows if self.halves == 1 else rows[:middle] if half == 0 else rows[middle:]
         # mode="clip": the rows are valid by construction, and the default mode copies `out` first
         self.batch[half] = (np.take(self.x, mine, axis=0, out=self.x_half[half][:len(mine)], mode="clip"),
                             self.y[mine])
@@ -178,7 +188,8 @@ class Step:
         The sum goes into this process's own gradient vector `grads[mine]`,
         whose memory is already in this core's cache."""
         g = self.grads[mine]
-        g[part] += self.grads[1 - mine][part]
+        if self.halves == 2:
+            g[part] += self.grads[1 - mine][part]
         if self.l2:                                 # dW += l2 * W, for the weights only
             w = slice(part.start, min(part.stop, self.n_weights))
             if w.start < w.stop:
