@@ -32,12 +32,13 @@ class Layer:
         """What `io` writes to the model file to rebuild this layer."""
         return {"type": type(self).__name__}
 
-    def _buffer(self, name, shape, dtype):
-        """A reusable array of `shape`: rows [:batch] of one kept for the largest batch so far."""
+    def _buffer(self, name, shape, dtype, fill=None):
+        """A reusable array of `shape`: rows [:batch] of one kept for the largest batch so far
+        (filled with `fill` when it is made, if given)."""
         buffers = self.__dict__.setdefault("_buffers", {})
         buf = buffers.get(name)
         if buf is None or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:] or buf.dtype != dtype:
-            buf = buffers[name] = np.empty(shape, dtype=dtype)
+            buf = buffers[name] = np.empty(shape, dtype=dtype) if fill is None else np.full(shape, fill, dtype)
         return buf[: shape[0]]
 
     def __repr__(self):
@@ -90,19 +91,22 @@ class Dense(Layer):
 
 
 class ReLU(Layer):
-    """y = max(z, 0);  dz = dy where z > 0, else 0.
+    """y = max(z, 0);  dz = dy where z > 0 (that is, y > 0), else 0.
 
-    Both are a product with the same 0/1 mask (z > 0), kept from forward to
-    backward as float32: two float32 products are quicker than np.maximum
-    and a product with a boolean array.
+    np.maximum against an array of zeros is 2-3x quicker than against the
+    scalar 0 (NumPy 2.4 vectorises the loop for two arrays), so the layer
+    keeps one. Backward makes the 0/1 mask as float32 and multiplies: quicker
+    than a product with a boolean array.
     """
 
     def forward(self, z, training=False):
-        self.mask = np.greater(z, 0, out=self._buffer("mask", z.shape, z.dtype))
-        return np.multiply(z, self.mask, out=self._buffer("y", z.shape, z.dtype))
+        zeros = self._buffer("zeros", z.shape, z.dtype, fill=0)
+        self.y = np.maximum(z, zeros, out=self._buffer("y", z.shape, z.dtype))
+        return self.y
 
     def backward(self, dy):
-        return np.multiply(dy, self.mask, out=self._buffer("dz", dy.shape, dy.dtype))
+        dz = np.greater(self.y, 0, out=self._buffer("dz", dy.shape, dy.dtype))
+        return np.multiply(dz, dy, out=dz)
 
 
 class LeakyReLU(Layer):
