@@ -129,3 +129,15 @@ def test_bad_n_jobs_and_an_optimizer_from_another_network():
     with pytest.raises(DigitnetError, match="this optimizer was used for 15 parameters, not 67: "
                                             "make a new one for this network"):
         fit(MLP(sizes=(4, 8, 3)), x, y, optimizer=opt, epochs=1, progress=False)
+
+
+def test_when_no_process_can_be_forked_both_halves_run_here(monkeypatch):
+    def fork():
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", fork)
+    x, y = blobs()
+    with Pair(parallel=True) as pair:
+        assert pair.ranks == (0, 1) and not pair.parallel
+    history = fit(MLP(sizes=(4, 3)), x, y, epochs=2, progress=False)
+    assert np.isfinite(history["train_loss"]).all()

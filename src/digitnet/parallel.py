@@ -86,7 +86,12 @@ class Pair:
             _blas.append(ThreadpoolController())
         self._limits.enter_context(_blas[0].limit(limits=1, user_api="blas"))   # one core each
         self.parent_pid = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:                        # no second process to be had: do both halves here
+            self._limits.close()
+            self.parallel, self.ranks = False, (0, 1)
+            return self
         if pid == 0:
             self.rank, self.ranks = 1, (1,)
         else:
