@@ -1,14 +1,16 @@
 """Two halves per batch, two processes per step: same numbers, and failures that stop cleanly."""
+import copy
 import os
+import signal
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from digitnet import MLP, Adam, Dense, DigitnetError, ReLU, fit
+from digitnet import MLP, SGD, Adam, Dense, DigitnetError, ReLU, fit
 from digitnet.layers import Layer
 from digitnet.parallel import Pair, two_processes_possible
-from digitnet.training import SPLIT_AT, Step, _forward_backward
+from digitnet.training import SPLIT_AT, Halves, _forward_backward
 
 needs_two = pytest.mark.skipif(not two_processes_possible(), reason="two processes need Linux, x86-64, 2 CPUs")
 
@@ -26,8 +28,8 @@ def test_the_halves_add_up_to_the_whole_batch_gradient():
     model.backward(model.loss.gradient(model.forward(x, training=True), y))
     whole = model.grads.copy()
 
-    step = Step(model, Adam(), x, y, batch_size=131, l2=0.0, learning_rate=1e-3)
-    assert step.halves == 2
+    step = Halves(model, Adam(), x, y, batch_size=131, l2=0.0, learning_rate=1e-3)
+    assert step.count == 2
     for half in (0, 1):
         step.gather(np.arange(131), half)
         loss_sum, _ = _forward_backward(step.twins[half], *step.batch[half], 131)
@@ -38,9 +40,9 @@ def test_the_halves_add_up_to_the_whole_batch_gradient():
 
 def test_a_small_batch_is_not_cut():
     x, y = blobs(SPLIT_AT - 1)
-    step = Step(MLP(sizes=(4, 3)), Adam(), x, y, batch_size=SPLIT_AT - 1, l2=0.0, learning_rate=1e-3)
+    step = Halves(MLP(sizes=(4, 3)), Adam(), x, y, batch_size=SPLIT_AT - 1, l2=0.0, learning_rate=1e-3)
     step.gather(np.arange(SPLIT_AT - 1), 0)
-    assert step.halves == 1 and len(step.batch[0][1]) == SPLIT_AT - 1
+    assert step.count == 1 and len(step.batch[0][1]) == SPLIT_AT - 1
 
 
 @needs_two
@@ -141,3 +143,59 @@ def test_when_no_process_can_be_forked_both_halves_run_here(monkeypatch):
         assert pair.ranks == (0, 1) and not pair.parallel
     history = fit(MLP(sizes=(4, 3)), x, y, epochs=2, progress=False)
     assert np.isfinite(history["train_loss"]).all()
+
+
+@needs_two
+def test_a_copied_model_and_optimizer_still_train_alike_in_one_process_and_two():
+    """Shared memory is not carried by copies: a deep copy trains like the original would."""
+    x, y = blobs()
+    model, opt = MLP(sizes=(4, 16, 3), random_state=1), Adam(0.01)
+    fit(model, x, y, optimizer=opt, epochs=1, progress=False)          # makes shared memory and state
+    runs = []
+    for n_jobs in (1, 2):
+        twin_model, twin_opt = copy.deepcopy(model), copy.deepcopy(opt)
+        with threadpool_limits(1):
+            for _ in range(2):                                        # the optimizer's state carries over
+                fit(twin_model, x, y, optimizer=twin_opt, epochs=1, progress=False, n_jobs=n_jobs)
+        runs.append(twin_model.params.copy())
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@needs_two
+def test_training_works_when_the_program_ignores_sigchld():
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)        # the kernel reaps children itself
+    try:
+        x, y = blobs()
+        history = fit(MLP(sizes=(4, 3)), x, y, epochs=2, progress=False)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert len(history["train_loss"]) == 2
+
+
+def test_labels_outside_the_classes_are_refused():
+    x, y = blobs()
+    y[7] = 3
+    with pytest.raises(DigitnetError, match="label 3 is not a class of this network: labels must be 0 to 2"):
+        fit(MLP(sizes=(4, 3)), x, y, progress=False)
+
+
+def test_a_callback_may_change_the_weights():
+    x, y = blobs()
+    model = MLP(sizes=(4, 3))
+
+    def zero(record):
+        model.params[...] = 0
+
+    fit(model, x, y, epochs=1, progress=False, callbacks=[zero])
+    assert not model.params.any()
+
+
+def test_an_optimizer_whose_step_takes_no_part_trains_in_one_process():
+    class Halving(SGD):
+        def step(self, params, grads):                      # the old signature
+            params -= 0.5 * grads
+
+    x, y = blobs()
+    model = MLP(sizes=(4, 3), random_state=0)
+    fit(model, x, y, optimizer=Halving(), epochs=20, progress=False)
+    assert model.score(x, y) > 0.95

@@ -29,30 +29,28 @@ from .errors import DigitnetError
 
 
 class Optimizer:
-    """Base class: the state arrays named in `state_names`, each shaped like the parameters."""
+    """Base class: the state arrays named in `state_names`, each shaped like the parameters.
+
+    A subclass's `step(params, grads, part)` must be element-wise: it updates
+    params[part] from grads[part] and its state's [part] alone, so that two
+    processes can each update their own part (see training.Halves).
+    """
 
     state_names = ()
-    _zeros = None                   # the function that made the state arrays
 
     def prepare(self, params, zeros=np.zeros):
-        """Make the state with `zeros(shape, dtype)`, carrying over the values of any state there is.
-
-        State already made by the same `zeros` is kept as it is: fresh memory
-        costs a page fault per 4 KiB, several milliseconds for a large network."""
+        """Make the state with `zeros(shape, dtype)`, carrying over the values of any state there is."""
         if not self.state_names:
             return
         first = getattr(self, self.state_names[0], None)
         if first is not None and first.shape != params.shape:
             raise DigitnetError(f"this optimizer was used for {first.size} parameters, not {params.size}: "
                                 f"make a new one for this network")
-        if first is not None and self._zeros is zeros:
-            return
         for name in self.state_names:
             old, new = getattr(self, name, None), zeros(params.shape, params.dtype)
             if old is not None:
                 new[...] = old
             setattr(self, name, new)
-        self._zeros = zeros
 
     def _state(self, params, part):
         """The state arrays' [part], created on the first step."""
@@ -69,22 +67,23 @@ class SGD(Optimizer):
         self.state_names = ("velocity",) if momentum else ()
 
     def step(self, params, grads, part=slice(None)):
-        velocity = self._state(params, part)
         p, g = params[part], grads[part]
         lr, mu = float(self.learning_rate), float(self.momentum)
-        if mu:
-            v = velocity[0]
-            v *= mu
-            v += g                                  # v = mu * v + g
-            if self.nesterov:                       # p -= lr * g + lr * mu * v
-                g *= lr
-                p -= g
-                np.multiply(v, lr * mu, out=g)
-            else:                                   # p -= lr * v
-                np.multiply(v, lr, out=g)
+        if not mu:
+            g *= lr
+            p -= g                                  # p -= lr * g
+            return
+        v = self._state(params, part)[0]
+        v *= mu
+        v += g                                      # v = mu * v + g
+        if self.nesterov:
+            g *= lr
+            p -= g                                  # p -= lr * g ...
+            np.multiply(v, lr * mu, out=g)
+            p -= g                                  # ... + lr * mu * v
         else:
-            g *= lr                                 # p -= lr * g
-        p -= g
+            np.multiply(v, lr, out=g)
+            p -= g                                  # p -= lr * v
 
 
 class Adam(Optimizer):

@@ -4,7 +4,7 @@ A training step does a lot of small element-wise work (ReLU, softmax, the Adam
 update) that NumPy runs on one core, and Python threads cannot share it out:
 they take turns holding the interpreter. So `fit` cuts every batch of 128
 examples or more (training.SPLIT_AT) into two halves, and on a machine with
-two free cores it forks a second process. Each
+two CPUs it forks a second process. Each
 process works through one half (forward and backward, its own BLAS thread),
 then each updates one half of the parameter vector. Both read and write the
 same memory: the arrays the step shares are made by `shared_zeros`, which maps
@@ -23,8 +23,10 @@ a spin wait on two counters, one written by each process: handing over by
 sleeping and waking costs ~50 µs on these virtual machines, spinning ~1 µs.
 That needs the processor to make one process's writes visible to the other in
 order, which x86-64 guarantees, so two processes are used only on Linux on
-x86-64 with two CPUs free; everywhere else rank 0 runs both halves in turn,
-with exactly the same arithmetic.
+x86-64 with at least two CPUs to run on; everywhere else rank 0 runs both
+halves in turn, with the same operations (and, with one BLAS thread, the same
+numbers). Spinning assumes the two CPUs are otherwise free: on a busy machine
+a waiting process sleeps after PATIENCE spins rather than burn its CPU.
 """
 import contextlib
 import mmap
@@ -33,6 +35,7 @@ import platform
 import sys
 import time
 import traceback
+import warnings
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -41,6 +44,7 @@ from .errors import DigitnetError
 
 CHECK_EVERY = 2000      # spins between checks that the other process is still there
 PATIENCE = 50_000       # spins (a few milliseconds) before waiting turns to sleeping
+GIVE_UP = 600           # seconds without the child at a barrier before the parent stops waiting
 _blas = []              # a ThreadpoolController, made once: finding the BLAS libraries takes ~1.5 ms
 
 
@@ -87,7 +91,11 @@ class Pair:
         self._limits.enter_context(_blas[0].limit(limits=1, user_api="blas"))   # one core each
         self.parent_pid = os.getpid()
         try:
-            pid = os.fork()
+            with warnings.catch_warnings():    # Python 3.12+ warns about forking with threads running
+                # (tqdm keeps a monitor thread). The child takes none of their locks: it runs
+                # NumPy and this loop, draws no progress bar and leaves by os._exit.
+                warnings.filterwarnings("ignore", r"This process .* is multi-threaded", DeprecationWarning)
+                pid = os.fork()
         except OSError:                        # no second process to be had: do both halves here
             self._limits.close()
             self.parallel, self.ranks = False, (0, 1)
@@ -108,7 +116,8 @@ class Pair:
             if exc_type is not None:           # the child may be waiting at a barrier: stop it
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.child_pid, 9)
-            os.waitpid(self.child_pid, 0)
+            with contextlib.suppress(ChildProcessError):    # SIGCHLD ignored: already reaped
+                os.waitpid(self.child_pid, 0)
             self.child_pid = None
         self._limits.close()
         return False
@@ -119,8 +128,10 @@ class Pair:
         The halves meet at a multiple of 16 elements (64 bytes for float32), so
         both start on a cache line and SIMD loads stay aligned: splitting at an
         odd element made the second half's update 20% slower."""
+        if not self.parallel:
+            return slice(0, n)
         middle = n // 2 // 16 * 16
-        return slice(0, n) if not self.parallel else slice(0, middle) if self.rank == 0 else slice(middle, n)
+        return slice(0, middle) if self.rank == 0 else slice(middle, n)
 
     def barrier(self):
         """Wait until the other process has arrived here too (no-op in one process)."""
@@ -128,22 +139,33 @@ class Pair:
             return
         self._arrived += 1
         self._counts[self.rank, 0] = self._arrived
-        other, spins = self._counts[1 - self.rank], 0
+        other, spins, since = self._counts[1 - self.rank], 0, time.monotonic()
         while other[0] < self._arrived:
             spins += 1
             if spins % CHECK_EVERY == 0:
-                self._check_other()
+                self._check_other(since)
             if spins > PATIENCE:                   # a long wait (the other is validating, say):
                 time.sleep(1e-4)                   # stop burning a core on it
 
-    def _check_other(self):
+    def _check_other(self, since):
+        """Leave if the other process is gone; the parent also gives up on a child that stopped moving.
+
+        The child only ever waits for work the parent does too, so a parent
+        waiting GIVE_UP seconds at one barrier has a child that hangs."""
         if self.rank == 1:
             if os.getppid() != self.parent_pid:     # the parent is gone: nobody needs this half
                 os._exit(1)
             return
-        pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+        try:
+            pid, status = os.waitpid(self.child_pid, os.WNOHANG)
+        except ChildProcessError:                   # SIGCHLD ignored: the kernel reaped it already
+            pid, status = self.child_pid, "unknown"
         if pid:
             self.child_pid = None
             message = bytes(self._message).rstrip(b"\0").decode(errors="replace") or f"exit status {status}"
-            raise DigitnetError(f"the second training process stopped: {message}; "
-                                f"train in one process with --jobs 1 (n_jobs=1)")
+        elif time.monotonic() - since > GIVE_UP:
+            message = f"it has not answered for {GIVE_UP} s"
+        else:
+            return
+        raise DigitnetError(f"the second training process stopped: {message}; "
+                            f"train in one process with --jobs 1 (n_jobs=1)")

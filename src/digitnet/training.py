@@ -10,18 +10,21 @@ One step:
     4. L2:        grads[:n_weights] += l2 * W   (the gradient of (l2/2) * ||W||^2)
     5. update:    optimizer.step(params, grads)
 
-The halves are there for speed: on a machine with two cores, a second process
+The halves are there for speed: on a machine with two CPUs, a second process
 takes half 1 and the second half of the update (parallel.py), so both cores
 work through the whole step. Elsewhere one process does both halves in turn,
-with the same arithmetic and so the same numbers.
+with the same operations; with one BLAS thread in both cases the weights come
+out bit-identical (BLAS itself may round differently with more threads).
 
 One epoch is one pass over the training set in a fresh random order. After
 each epoch the history records the training loss and accuracy (averaged over
 the epoch's batches, so measured while the weights were still moving, with
 dropout on) and the validation loss and accuracy (measured at the end).
 """
+import inspect
 import math
 import time
+import weakref
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -64,10 +67,15 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     "cosine" lowers it from `learning_rate` to 0 along half a cosine, which
     settles the weights into a minimum instead of circling around it. Each
     callback is called as `callback(record)` after every epoch with that
-    epoch's history entry. `n_jobs=2` puts a second process on each step
-    where the machine allows it (see parallel.py); 1 keeps to this one.
+    epoch's history entry; a callback may change model.params. `n_jobs=2`
+    puts a second process on each batch of SPLIT_AT examples or more where the
+    machine allows it (see parallel.py); 1 keeps to this one. An optimizer
+    object gets the second process only if its `step` takes a `part` (see
+    optimizers.Optimizer).
     Raises TrainingDiverged, leaving the model unusable, if the loss becomes
     NaN or infinite or grows to DIVERGED times the untrained network's loss.
+    If training stops early (an error, Ctrl-C), the model keeps the weights as
+    far as training got, possibly half from one step and half from the next.
     """
     _check_settings(epochs, batch_size, l2, n_jobs)
     if schedule not in SCHEDULES:
@@ -75,6 +83,10 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     x_train, y_train = model.check_input(x_train), np.asarray(y_train, dtype=np.int64)
     if len(x_train) != len(y_train) or len(x_train) == 0:
         raise DigitnetError(f"{len(x_train)} training images but {len(y_train)} labels")
+    n_classes = model.sizes[-1]
+    if y_train.min() < 0 or y_train.max() >= n_classes:
+        bad = y_train[(y_train < 0) | (y_train >= n_classes)][0]
+        raise DigitnetError(f"label {bad} is not a class of this network: labels must be 0 to {n_classes - 1}")
     opt = make_optimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
     rng = np.random.default_rng(random_state)
     n = len(x_train)
@@ -82,21 +94,22 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     n_batches = math.ceil(n / batch_size)
     lr_factor = SCHEDULES[schedule]
     history = {key: [] for key in HISTORY_KEYS}
-    step = Step(model, opt, x_train, y_train, batch_size, l2, learning_rate)
-    parallel = n_jobs == 2 and isinstance(opt, Optimizer) and two_processes_possible()
+    halves = Halves(model, opt, x_train, y_train, batch_size, l2, learning_rate)
+    parallel = n_jobs == 2 and _steps_in_parts(opt) and two_processes_possible()
     try:
-        with Pair(parallel, step.halves) as pair:
+        with Pair(parallel, halves.count) as pair:
             for epoch in range(1, epochs + 1):
                 start_time = time.perf_counter()
                 order = rng.permutation(n)     # a fresh random order every epoch
                 lr_at = [learning_rate * lr_factor(((epoch - 1) * n_batches + b) / (epochs * n_batches))
                          for b in range(n_batches)]
-                with tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
-                          disable=True if not (progress and pair.is_main) else None) as bar:
-                    total_loss, correct = step.epoch(pair, order, lr_at, f"epoch {epoch}", bar)
-                if not pair.is_main:
+                if not pair.is_main:           # the second process: the same epoch, no bar, no history
+                    halves.epoch(pair, order, lr_at, f"epoch {epoch}")
                     continue
-                model.params[...] = step.params
+                with tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
+                          disable=True if not progress else None) as bar:
+                    total_loss, correct = halves.epoch(pair, order, lr_at, f"epoch {epoch}", bar)
+                model.params[...] = halves.params
                 record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
                           "val_loss": None, "val_accuracy": None}
                 if x_val is not None and len(x_val):
@@ -106,20 +119,23 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
                     history[key].append(record[key])
                 for callback in callbacks:
                     callback(record)
+                halves.params[...] = model.params    # a callback may have changed them; the second
+                                                     # process waits at the next batch's barrier
     finally:
-        model.params[...] = step.params        # the weights as far as training got
+        model.params[...] = halves.params      # the weights as far as training got
     if not np.isfinite(model.params).all():
         raise TrainingDiverged(f"training diverged: the weights became NaN or infinite; "
                                f"try a smaller learning rate than {learning_rate:g}")
     return history
 
 
-class Step:
-    """Training steps on two halves of each batch, and the memory the halves share.
+class Halves:
+    """The two halves of every batch, and the memory they share.
 
     Batches of SPLIT_AT examples or more are cut in two halves; a smaller
-    batch is one "half", the whole of it: at that size the work of a step is
-    mostly the interpreter's, which a second process would only repeat.
+    batch is one "half", the whole of it (`count` is 1): at that size the work
+    of a step is mostly the interpreter's, which a second process would only
+    repeat.
 
     Shared (parallel.shared_zeros, so that a second process can take half 1):
     the parameters, one gradient vector per half, each half's (loss sum,
@@ -130,20 +146,21 @@ class Step:
 
     def __init__(self, model, opt, x, y, batch_size, l2, learning_rate):
         self.opt, self.x, self.y, self.batch_size, self.l2 = opt, x, y, batch_size, l2
-        self.learning_rate, self.n_weights = learning_rate, model.n_weights
-        self.halves = 2 if batch_size >= SPLIT_AT else 1
+        self.learning_rate = learning_rate           # the peak rate, for the divergence message
+        self.n_weights = model.n_weights
+        self.count = 2 if batch_size >= SPLIT_AT else 1
         self.params, self.grads, self.l2_scratch, self.stats = _shared_memory(model)
         self.params[...] = model.params
         self.stats[...] = 0
         self.twins = [model.twin(self.params, self.grads[half], rng) for half, rng in enumerate(model.rng.spawn(2))]
-        rows = (batch_size + 1) // 2 if self.halves == 2 else batch_size
-        self.x_half = [np.empty((rows, x.shape[1]), np.float32) for _ in range(self.halves)]
+        rows = (batch_size + 1) // 2 if self.count == 2 else batch_size
+        self.x_half = [np.empty((rows, x.shape[1]), np.float32) for _ in range(self.count)]
         self.batch = [None, None]                 # (x, y) of each half of the current batch
         self.first_loss = None                    # the loss of the untrained network
         if isinstance(opt, Optimizer):
             opt.prepare(self.params, shared_zeros)
 
-    def epoch(self, pair, order, lr_at, where, bar):
+    def epoch(self, pair, order, lr_at, where, bar=None):
         """Train on every batch of `order` at learning rates `lr_at`; return (loss sum, number right)."""
         part = pair.my_part(len(self.params))       # the slice of the parameters this process updates
         total_loss, correct = 0.0, 0
@@ -161,7 +178,7 @@ class Step:
             total_loss, correct = total_loss + loss_0 + loss_1, correct + int(correct_0 + correct_1)
             self.opt.learning_rate = lr_at[b]
             self.update(pair.rank, part)
-            if not bar.disable:
+            if bar is not None and not bar.disable:
                 bar.update()
                 if b % 50 == 0:
                     bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
@@ -169,46 +186,62 @@ class Step:
         return total_loss, correct
 
     def gather(self, rows, half):
-        """Half 0 or 1 of the batch `rows` (all of it when it is not cut): a view for a full batch,
-        else gathered into a buffer."""
+        """Half 0 or 1 of the batch `rows` (all of it when batches are not cut): a view of the
+        training set for full-batch descent (`rows` is then slice(0, n)), else rows gathered
+        into a buffer."""
         if isinstance(rows, slice):
-            middle = (rows.stop + 1) // 2
-            mine = rows if self.halves == 1 else slice(0, middle) if half == 0 else slice(middle, rows.stop)
+            n = rows.stop
+            if self.count == 1:
+                mine = rows
+            else:
+                mine = slice(0, (n + 1) // 2) if half == 0 else slice((n + 1) // 2, n)
             self.batch[half] = self.x[mine], self.y[mine]
             return
-        middle = (len(rows) + 1) // 2
-        mine = rows if self.halves == 1 else rows[:middle] if half == 0 else rows[middle:]
+        if self.count == 1:
+            mine = rows
+        else:
+            middle = (len(rows) + 1) // 2
+            mine = rows[:middle] if half == 0 else rows[middle:]
         # mode="clip": the rows are valid by construction, and the default mode copies `out` first
         self.batch[half] = (np.take(self.x, mine, axis=0, out=self.x_half[half][:len(mine)], mode="clip"),
                             self.y[mine])
 
-    def update(self, mine, part):
+    def update(self, rank, part):
         """Sum the halves' gradients, add L2 and step the optimizer, all on params[part].
 
-        The sum goes into this process's own gradient vector `grads[mine]`,
+        The sum goes into this process's own gradient vector `grads[rank]`,
         whose memory is already in this core's cache."""
-        g = self.grads[mine]
-        if self.halves == 2:
-            g[part] += self.grads[1 - mine][part]
+        g = self.grads[rank]
+        if self.count == 2:
+            g[part] += self.grads[1 - rank][part]
         if self.l2:                                 # dW += l2 * W, for the weights only
             w = slice(part.start, min(part.stop, self.n_weights))
             if w.start < w.stop:
                 g[w] += np.multiply(self.params[w], self.l2, out=self.l2_scratch[w])
-        if isinstance(self.opt, Optimizer):
+        if _steps_in_parts(self.opt):
             self.opt.step(self.params, g, part)
         else:
             self.opt.step(self.params, g)
 
 
+_MEMORY = weakref.WeakKeyDictionary()          # model -> its shared memory, kept between fit calls
+
+
 def _shared_memory(model):
-    """(params, grads (2, n), L2 scratch, stats (2, 2)) in shared memory, kept on the model between
-    calls: fresh memory costs a page fault per 4 KiB, several milliseconds for each fit."""
-    memory = getattr(model, "_shared_memory", None)
-    if memory is None or memory[0].shape != model.params.shape:
+    """(params, grads (2, n), L2 scratch, stats (2, 2)) in shared memory for `model`, kept between
+    calls (fresh memory costs a page fault per 4 KiB, milliseconds for each fit). Kept here, not
+    on the model: a copy or pickle of the model must not carry memory that is no longer shared."""
+    memory = _MEMORY.get(model)
+    if memory is None or memory[0].shape != model.params.shape or memory[0].dtype != model.params.dtype:
         shape, dtype = model.params.shape, model.params.dtype
-        memory = model._shared_memory = (shared_zeros(shape, dtype), shared_zeros((2,) + shape, dtype),
-                                         shared_zeros(shape, dtype), shared_zeros((2, 2), np.float64))
+        memory = _MEMORY[model] = (shared_zeros(shape, dtype), shared_zeros((2,) + shape, dtype),
+                                   shared_zeros(shape, dtype), shared_zeros((2, 2), np.float64))
     return memory
+
+
+def _steps_in_parts(opt):
+    """Whether `opt` can update one part of the parameters at a time (see optimizers.Optimizer)."""
+    return isinstance(opt, Optimizer) and "part" in inspect.signature(opt.step).parameters
 
 
 def _batch_rows(order, batch_size):

@@ -63,7 +63,7 @@ def add_parser(sub):
     p.add_argument("--jobs", type=int, choices=(1, 2), default=2,
                    help="processes working on each batch: 2 (default) puts the two halves of every "
                    "batch of 128 or more on a core each, where the machine allows it (Linux on x86-64, "
-                   "2 free CPUs)")
+                   "2 CPUs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.add_argument("--report", metavar="DIR", help="after saving, write an HTML report with figures "
                    "into DIR (as `digitnet report` does)")
