@@ -189,9 +189,10 @@ def main(argv=None):
         print(f"{name:<10} {r['epoch_s']:>8.3f} {r['epochs']:>6} {100 * r['test_accuracy']:>8.2f}% "
               f"{ours / r['epoch_s']:>15.2f}x")
     for name, r in results.items():
-        if len(r.get("test_accuracy_by_seed", [])) > 1:
-            print(f"{name} test accuracy over {len(r['test_accuracy_by_seed'])} seeds: mean "
-                  f"{100 * r['test_accuracy_mean']:.2f}% ({', '.join(f'{100 * a:.2f}' for a in r['test_accuracy_by_seed'])})")
+        seeds = r.get("test_accuracy_by_seed", [])
+        if len(seeds) > 1:
+            print(f"{name} test accuracy over {len(seeds)} seeds: mean {100 * r['test_accuracy_mean']:.2f}% "
+                  f"({', '.join(f'{100 * a:.2f}' for a in seeds)})")
     print(f"FLOPs per epoch: {flops / 1e9:.1f} G;  digitnet {report['achieved_gflops']:.1f} GFLOP/s;  "
           f"matmul alone {matmul_gflops:.1f} GFLOP/s ({matmul_s:.3f} s/epoch);  "
           f"digitnet reaches {100 * report['fraction_of_matmul']:.0f}% of it")
