@@ -108,7 +108,7 @@ class MLP:
 
         `params` and `grads` are flat vectors laid out like `self.params`. The
         twin has layer buffers of its own and draws its dropout masks from
-        `rng`, so two twins can each work on half of a batch (see training.fit).
+        `rng`, so two twins can each work on half of a batch (see training.Halves).
         """
         twin = copy.copy(self)
         twin.layers = [copy.copy(layer) for layer in self.layers]
