@@ -26,7 +26,7 @@ def forced(split_at, system):
 
     def run():
         digitnet.training.SPLIT_AT = split_at
-        train_epoch()
+        return train_epoch()
 
     return run, accuracy
 
