@@ -65,10 +65,10 @@ class Pair:
     """`with Pair(parallel, halves) as pair:` runs its body in two processes (or one).
 
     Inside, `pair.ranks` are the halves this process works on: (0,) or (1,)
-    in two processes, (0, 1) in one, or (0,) when the batch is not cut at all
-    (halves=1). `pair.barrier()` waits until the other
-    process has reached the same barrier. Only rank 0 leaves the block: the
-    child exits at its end, and an error in either process stops both.
+    in two processes, (0, 1) in one, or (0,) when the batch is not cut at
+    all (halves=1). `pair.barrier()` waits until the other process has
+    reached the same barrier. Only rank 0 leaves the block: the child exits
+    at its end, and an error in either process stops both.
     """
 
     def __init__(self, parallel, halves=2):
