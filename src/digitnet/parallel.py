@@ -27,7 +27,12 @@ x86-64 with at least two CPUs to run on; everywhere else rank 0 runs both
 halves in turn, with the same operations (and, with one BLAS thread, the same
 numbers). Spinning assumes the two CPUs are otherwise free: on a busy machine
 a waiting process sleeps after PATIENCE spins rather than burn its CPU.
+
+Reading (prediction, validation) needs no second process: each batch of rows
+is a long, independent piece of work, so `two_threads` gives half of the rows
+to a helper thread.
 """
+import concurrent.futures
 import contextlib
 import mmap
 import os
@@ -45,7 +50,16 @@ from .errors import DigitnetError
 CHECK_EVERY = 2000      # spins between checks that the other process is still there
 PATIENCE = 50_000       # spins (a few milliseconds) before waiting turns to sleeping
 GIVE_UP = 600           # seconds without the child at a barrier before the parent stops waiting
+THREAD_ROWS = 1024      # inputs of at least this many rows are read in two threads (two_threads)
 _blas = []              # a ThreadpoolController, made once: finding the BLAS libraries takes ~1.5 ms
+_helpers = {}           # process id -> its one helper thread (a forked child has none of its parent's)
+
+
+def _one_blas_thread():
+    """A context in which BLAS runs one thread (per calling thread)."""
+    if not _blas:
+        _blas.append(ThreadpoolController())
+    return _blas[0].limit(limits=1, user_api="blas")
 
 
 def shared_zeros(shape, dtype=np.float32):
@@ -59,6 +73,37 @@ def two_processes_possible():
     """True where a second process can take half of each step (see the module docstring)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     return sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64") and cpus >= 2
+
+
+def two_threads(work, n, step=1):
+    """Run work(0, slice(0, h)) here and work(1, slice(h, n)) in a helper thread, with h the
+    multiple of `step` nearest to n / 2 (so that batches of `step` rows do not straddle it).
+
+    For reading many rows at once (prediction, validation): the matrix
+    products already use both cores through BLAS, but the element-wise passes
+    between them run on one. Split in two threads with one BLAS thread each,
+    both kinds of work use both cores; NumPy lets go of the interpreter lock
+    inside its loops, so the threads do not take turns. Below THREAD_ROWS rows,
+    with one CPU, or when one `step` is more than half of n, work(0, slice(0, n))
+    runs here alone: a hand-over to a thread costs ~50 µs. While the threads run, BLAS keeps to one thread in
+    the whole process.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    middle = round(n / 2 / step) * step
+    if n < THREAD_ROWS or cpus < 2 or middle in (0, n):
+        work(0, slice(0, n))
+        return
+    helper = _helpers.get(os.getpid())
+    if helper is None:
+        helper = _helpers[os.getpid()] = concurrent.futures.ThreadPoolExecutor(1, "digitnet-reader")
+    with _one_blas_thread():
+        second = helper.submit(work, 1, slice(middle, n))
+        try:
+            work(0, slice(0, middle))
+        except BaseException:
+            concurrent.futures.wait([second])  # let it finish before its buffers are used again
+            raise
+        second.result()                        # raises the helper's error, if it had one
 
 
 class Pair:
@@ -86,9 +131,7 @@ class Pair:
     def __enter__(self):
         if not self.parallel:
             return self
-        if not _blas:
-            _blas.append(ThreadpoolController())
-        self._limits.enter_context(_blas[0].limit(limits=1, user_api="blas"))   # one core each
+        self._limits.enter_context(_one_blas_thread())   # one core each
         self.parent_pid = os.getpid()
         try:
             with warnings.catch_warnings():    # Python 3.12+ warns about forking with threads running
