@@ -69,3 +69,33 @@ def test_a_forked_child_reads_with_a_thread_of_its_own():
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_threads_reading_at_once_leave_blas_as_they_found_it():
+    """Two threads, each with its own copy of a model, predicting at the same time: the one-BLAS-
+    thread limit is set by the first to enter and lifted by the last to leave."""
+    import copy
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    model, X = MLP(sizes=(784, 16, 10)), images(3000)
+    expected = model.predict(X, batch_size=10**6)
+    copies = [copy.deepcopy(model) for _ in range(3)]
+    results = [None] * 3
+
+    def read(k):
+        for _ in range(20):
+            results[k] = copies[k].predict(X)
+    threads = [threading.Thread(target=read, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+    assert blas_threads() == before

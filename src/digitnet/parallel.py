@@ -38,6 +38,7 @@ import mmap
 import os
 import platform
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -53,13 +54,28 @@ GIVE_UP = 600           # seconds without the child at a barrier before the pare
 THREAD_ROWS = 1024      # inputs of at least this many rows are read in two threads (two_threads)
 _blas = []              # a ThreadpoolController, made once: finding the BLAS libraries takes ~1.5 ms
 _helpers = {}           # process id -> its one helper thread (a forked child has none of its parent's)
+_one_thread = {"users": 0, "limiter": None}   # the contexts now in _one_blas_thread, and their limit
+_one_thread_lock = threading.Lock()
 
 
+@contextlib.contextmanager
 def _one_blas_thread():
-    """A context in which BLAS runs one thread (per calling thread)."""
-    if not _blas:
-        _blas.append(ThreadpoolController())
-    return _blas[0].limit(limits=1, user_api="blas")
+    """A context in which BLAS runs one thread per calling thread. The limit is the whole
+    process's: the first context to enter sets it and the last to leave restores it, so that
+    threads entering and leaving in any order leave BLAS as they found it."""
+    with _one_thread_lock:
+        if _one_thread["users"] == 0:
+            if not _blas:
+                _blas.append(ThreadpoolController())
+            _one_thread["limiter"] = _blas[0].limit(limits=1, user_api="blas")
+        _one_thread["users"] += 1
+    try:
+        yield
+    finally:
+        with _one_thread_lock:
+            _one_thread["users"] -= 1
+            if _one_thread["users"] == 0:
+                _one_thread["limiter"].restore_original_limits()
 
 
 def shared_zeros(shape, dtype=np.float32):
