@@ -1,12 +1,19 @@
 """Reading many rows in two threads (parallel.two_threads): the same answers as one thread,
 errors from either thread, and weights changed between calls seen by both."""
+import copy
 import os
 import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import warnings
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
-from digitnet import MLP, Dense, DigitnetError, LeakyReLU
+from digitnet import MLP, Dense, DigitnetError, LeakyReLU, parallel
 from digitnet.parallel import THREAD_ROWS, two_threads
 
 
@@ -63,10 +70,12 @@ def test_a_forked_child_reads_with_a_thread_of_its_own():
     model, X = MLP(sizes=(784, 16, 10)), images(3000)
     expected = model.predict(X)                 # the parent has its helper thread now
     pid = os.fork()
-    if pid == 0:
+    if pid == 0:                                # the child: whatever happens, leave by os._exit
         signal.alarm(20)                        # a child that hangs dies instead
-        ok = np.array_equal(model.predict(X), expected)
-        os._exit(0 if ok else 1)
+        try:
+            ok = np.array_equal(model.predict(X), expected)
+        finally:
+            os._exit(0 if locals().get("ok") else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
 
@@ -74,11 +83,6 @@ def test_a_forked_child_reads_with_a_thread_of_its_own():
 def test_threads_reading_at_once_leave_blas_as_they_found_it():
     """Two threads, each with its own copy of a model, predicting at the same time: the one-BLAS-
     thread limit is set by the first to enter and lifted by the last to leave."""
-    import copy
-    import threading
-
-    from threadpoolctl import threadpool_info
-
     def blas_threads():
         return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
 
@@ -99,3 +103,78 @@ def test_threads_reading_at_once_leave_blas_as_they_found_it():
     for result in results:
         np.testing.assert_array_equal(result, expected)
     assert blas_threads() == before
+
+
+def test_the_helper_thread_works_under_the_callers_errstate():
+    """np.errstate lives in a context variable; the helper must run in the caller's context."""
+    model, X = MLP(sizes=(784, 16, 10)), images(3000)
+    X[2999] = 1e38                              # overflows in the second thread's half only
+    with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+        model.predict(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="ignore"):
+            model.predict(X)
+
+
+def test_a_subclass_forward_is_used_by_both_threads():
+    class Shifted(MLP):
+        def forward(self, x, training=False):
+            return super().forward(x, training) + np.arange(10, dtype=np.float32) * 100
+
+    model, X = Shifted(sizes=(784, 16, 10)), images(3000)
+    np.testing.assert_array_equal(model.predict(X), np.full(3000, 9))
+
+
+def test_reading_inside_the_helper_thread_does_not_wait_for_itself():
+    seen = []
+
+    def outer(thread, rows):
+        inner = []
+        two_threads(lambda t, r: inner.append(t), 5000)
+        seen.append((thread, sorted(inner)))
+
+    runner = threading.Thread(target=two_threads, args=(outer, 5000), daemon=True)
+    runner.start()
+    runner.join(timeout=20)
+    assert not runner.is_alive(), "two_threads inside the helper thread waited for itself"
+    if len(seen) == 2:                          # two CPUs: the helper read its inner rows alone
+        assert sorted(seen) == [(0, [0, 1]), (1, [0])]
+
+
+def test_reading_still_works_while_the_interpreter_shuts_down():
+    """A thread that is still reading when the main thread ends, and an atexit handler that reads:
+    by then threads take no new work, so both read alone."""
+    script = textwrap.dedent("""
+        import atexit, threading, time
+        import numpy as np
+        from digitnet import MLP
+        model, X = MLP(sizes=(784, 16, 10)), np.random.default_rng(0).random((3000, 784), np.float32)
+        expected = model.predict(X, batch_size=10**6)
+        def late():
+            time.sleep(0.5)
+            print("thread", (model.predict(X) == expected).all(), flush=True)
+        atexit.register(lambda: print("atexit", (model.predict(X) == expected).all(), flush=True))
+        threading.Thread(target=late).start()
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["thread True", "atexit True"]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_inside_the_blas_limit_starts_afresh():
+    """The parent's helper thread and its place in the BLAS limit are not the child's."""
+    model, X = MLP(sizes=(784, 16, 10)), images(3000)
+    expected = model.predict(X)
+    with parallel._one_blas_thread():
+        pid = os.fork()
+        if pid == 0:                            # the child: whatever happens, leave by os._exit
+            signal.alarm(20)
+            try:
+                ok = parallel._one_thread["users"] == 0 and not parallel._helper
+                ok = ok and np.array_equal(model.predict(X), expected)
+            finally:
+                os._exit(0 if locals().get("ok") else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -173,34 +173,35 @@ class MLP:
         return X
 
     def _each_batch(self, X, batch_size, use):
-        """Call use(rows, a) for X in batches of `batch_size` rows, a (rows, n_out) the last layer's
-        output (a buffer: use it before the next batch). Each batch is checked for NaN and infinity
-        first, while it is in the cache anyway. Large inputs are read in two threads (parallel.
-        two_threads); the second runs a copy of the layers with buffers of its own."""
-        layers = [self.layers, self._reader_layers() if len(X) >= THREAD_ROWS else None]
+        """Call use(rows, a) for X in batches of `batch_size` rows, a (rows, n_out) the output of
+        `forward` (a buffer: use it before the next batch). Each batch is checked for NaN and
+        infinity first, while it is in the cache anyway. Large inputs are read in two threads
+        (parallel.two_threads); the second reads with a copy of the model (`_reader`)."""
+        models = [self, self._reader() if len(X) >= THREAD_ROWS else None]
 
         def work(thread, part):
             for start in range(part.start, part.stop, batch_size):
                 rows = slice(start, min(start + batch_size, part.stop))
-                x = _check_finite(X[rows])
-                for layer in layers[thread]:
-                    x = layer.forward(x, training=False)
-                use(rows, x)
+                use(rows, models[thread].forward(_check_finite(X[rows]), training=False))
 
         two_threads(work, len(X), step=batch_size)
 
-    def _reader_layers(self):
-        """self.layers as copies that share everything but their buffers (refreshed at each call,
-        so they see the same weights and settings); kept between calls, as fresh buffers cost a
-        page fault per 4 KiB."""
-        readers = _READERS.get(self)
-        if readers is None or [type(r) for r in readers] != [type(layer) for layer in self.layers]:
-            readers = _READERS[self] = [copy.copy(layer) for layer in self.layers]
-            for reader in readers:
-                reader.__dict__.pop("_buffers", None)
-        for reader, layer in zip(readers, self.layers):
-            reader.__dict__ = {**layer.__dict__, "_buffers": reader.__dict__.get("_buffers", {})}
-        return readers
+    def _reader(self):
+        """A copy of the model for a second reading thread: it shares everything but the layers'
+        buffers, refreshed at each call (so it sees the same weights and settings), and is kept
+        between calls, as fresh buffers cost a page fault per 4 KiB."""
+        reader = _READERS.get(self)
+        if reader is None or [type(r) for r in reader.layers] != [type(layer) for layer in self.layers]:
+            reader = _READERS[self] = copy.copy(self)
+            reader.layers = [copy.copy(layer) for layer in self.layers]
+            for layer in reader.layers:
+                layer.__dict__.pop("_buffers", None)
+        own_layers = reader.layers
+        reader.__dict__.update(self.__dict__)
+        reader.layers, reader.dense = own_layers, [layer for layer in own_layers if isinstance(layer, Dense)]
+        for mine, layer in zip(own_layers, self.layers):
+            mine.__dict__ = {**layer.__dict__, "_buffers": mine.__dict__.get("_buffers", {})}
+        return reader
 
     def predict_proba(self, X, batch_size=512):
         """Class probabilities p (n, n_out); each row sums to one."""

@@ -32,8 +32,8 @@ Reading (prediction, validation) needs no second process: each batch of rows
 is a long, independent piece of work, so `two_threads` gives half of the rows
 to a helper thread.
 """
-import concurrent.futures
 import contextlib
+import contextvars
 import mmap
 import os
 import platform
@@ -42,6 +42,7 @@ import threading
 import time
 import traceback
 import warnings
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -53,7 +54,9 @@ PATIENCE = 50_000       # spins (a few milliseconds) before waiting turns to sle
 GIVE_UP = 600           # seconds without the child at a barrier before the parent stops waiting
 THREAD_ROWS = 1024      # inputs of at least this many rows are read in two threads (two_threads)
 _blas = []              # a ThreadpoolController, made once: finding the BLAS libraries takes ~1.5 ms
-_helpers = {}           # process id -> its one helper thread (a forked child has none of its parent's)
+_helper = []            # the one helper thread, once made (ThreadPoolExecutor is imported above, not
+                        # when first needed: at exit, that import fails)
+_helping = threading.local()                   # .now is True in the helper thread while it works
 _one_thread = {"users": 0, "limiter": None}   # the contexts now in _one_blas_thread, and their limit
 _one_thread_lock = threading.Lock()
 
@@ -78,6 +81,20 @@ def _one_blas_thread():
                 _one_thread["limiter"].restore_original_limits()
 
 
+def _forget_other_threads():
+    """In a forked child: only the thread that forked exists there. The parent's helper thread
+    and whatever other threads held (the lock, their places in the BLAS limit) are not the
+    child's; the limit itself stays as the fork left it."""
+    global _one_thread_lock
+    _helper.clear()
+    _one_thread.update(users=0, limiter=None)
+    _one_thread_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_other_threads)
+
+
 def shared_zeros(shape, dtype=np.float32):
     """A zero-filled array in memory that a forked child process shares with its parent."""
     count = int(np.prod(shape))
@@ -99,27 +116,44 @@ def two_threads(work, n, step=1):
     products already use both cores through BLAS, but the element-wise passes
     between them run on one. Split in two threads with one BLAS thread each,
     both kinds of work use both cores; NumPy lets go of the interpreter lock
-    inside its loops, so the threads do not take turns. Below THREAD_ROWS rows,
-    with one CPU, or when one `step` is more than half of n, work(0, slice(0, n))
-    runs here alone: a hand-over to a thread costs ~50 µs. While the threads run, BLAS keeps to one thread in
-    the whole process.
+    inside its loops, so the threads do not take turns. While they run, BLAS
+    keeps to one thread in the whole process. The helper works in the caller's
+    context (its np.errstate, for one). work(0, slice(0, n)) runs here alone
+    below THREAD_ROWS rows (a hand-over to a thread costs ~50 µs), with one
+    CPU, when `step` >= n, inside the helper itself, and once the interpreter
+    is shutting down.
     """
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     middle = round(n / 2 / step) * step
-    if n < THREAD_ROWS or cpus < 2 or middle in (0, n):
+    if n < THREAD_ROWS or not 0 < middle < n or getattr(_helping, "now", False) or _cpus() < 2:
         work(0, slice(0, n))
         return
-    helper = _helpers.get(os.getpid())
-    if helper is None:
-        helper = _helpers[os.getpid()] = concurrent.futures.ThreadPoolExecutor(1, "digitnet-reader")
     with _one_blas_thread():
-        second = helper.submit(work, 1, slice(middle, n))
+        try:
+            if not _helper:
+                _helper.append(ThreadPoolExecutor(1, "digitnet-reader"))
+            second = _helper[0].submit(_help, contextvars.copy_context(), work, slice(middle, n))
+        except RuntimeError:                   # shutting down: threads take no new work
+            work(0, slice(0, n))
+            return
         try:
             work(0, slice(0, middle))
         except BaseException:
-            concurrent.futures.wait([second])  # let it finish before its buffers are used again
+            wait([second])  # let it finish before its buffers are used again
             raise
         second.result()                        # raises the helper's error, if it had one
+
+
+def _cpus():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _help(context, work, rows):
+    """What the helper thread runs: work(1, rows) in the caller's context."""
+    _helping.now = True
+    try:
+        context.run(work, 1, rows)
+    finally:
+        _helping.now = False
 
 
 class Pair:
