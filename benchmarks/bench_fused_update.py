@@ -19,7 +19,7 @@ import statistics
 
 import numba
 import numpy as np
-from bench_train import BATCH, digitnet_system, matmul_system, run_interleaved
+from bench_halves import compare, print_ways
 
 import digitnet.training
 from digitnet import load_mnist
@@ -56,17 +56,6 @@ def fused_update(self, rank, part):
 WAYS = {"NumPy update (digitnet)": NUMPY_UPDATE, "fused update (numba)": fused_update}
 
 
-def forced(update, system):
-    """`system` with `update` as the halves' update."""
-    train_epoch, accuracy = system
-
-    def run():
-        digitnet.training.Halves.update = update
-        return train_epoch()
-
-    return run, accuracy
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", help="MNIST directory (default: the download cache)")
@@ -74,25 +63,20 @@ def main(argv=None):
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     data = load_mnist(args.data, validation_size=0, progress=False)
-    n = len(data.x_train)
-    systems = {"matmul": (matmul_system(n), args.epochs)}
-    systems.update({way: (forced(update, digitnet_system(data)), args.epochs) for way, update in WAYS.items()})
-    results = run_interleaved(systems, args.epochs)
-    digitnet.training.Halves.update = NUMPY_UPDATE
-    ceiling = results.pop("matmul")["epoch_times"]
-    scale = n / (n // BATCH * BATCH)                # the ceiling's epoch has whole batches only
-    report = {way: {"epoch_s": r["epoch_s"], "test_accuracy": r["test_accuracy"],
-                    "share_of_matmul": statistics.median(scale * c / t for c, t in zip(ceiling, r["epoch_times"]))}
-              for way, r in results.items()}
-    numpy_times, fused_times = (results[way]["epoch_times"] for way in WAYS)
+
+    def updating_by(update):
+        return lambda: setattr(digitnet.training.Halves, "update", update)
+
+    try:
+        report = compare(data, {way: updating_by(update) for way, update in WAYS.items()}, args.epochs)
+    finally:
+        digitnet.training.Halves.update = NUMPY_UPDATE
+    numpy_times, fused_times = (report[way]["epoch_times"] for way in WAYS)
     report["fused_over_numpy_by_round"] = statistics.median(f / t for f, t in zip(fused_times, numpy_times))
     if args.json:
         print(json.dumps(report))
         return
-    for way in WAYS:
-        r = report[way]
-        print(f"{way:<26} {r['epoch_s']:.3f} s/epoch  {100 * r['share_of_matmul']:.0f}% of the matmul ceiling  "
-              f"test {100 * r['test_accuracy']:.2f}%")
+    print_ways({way: report[way] for way in WAYS})
     print(f"fused epoch / NumPy epoch, median by round: {report['fused_over_numpy_by_round']:.3f}")
 
 

@@ -22,7 +22,7 @@ from .layers import ACTIVATIONS, Dense, Dropout, Sigmoid
 from .losses import LOSSES
 from .parallel import THREAD_ROWS, two_threads
 
-_READERS = weakref.WeakKeyDictionary()   # model -> layers with buffers of their own, for a second thread
+_READERS = weakref.WeakKeyDictionary()   # model -> its copy for a second reading thread (MLP._reader)
 
 
 def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rng=None):

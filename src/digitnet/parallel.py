@@ -138,12 +138,13 @@ def two_threads(work, n, step=1):
         try:
             work(0, slice(0, middle))
         except BaseException:
-            wait([second])  # let it finish before its buffers are used again
+            wait([second])                     # let it finish before its buffers are used again
             raise
         second.result()                        # raises the helper's error, if it had one
 
 
 def _cpus():
+    """The number of CPUs this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
