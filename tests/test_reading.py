@@ -21,6 +21,21 @@ def images(n, seed=0):
     return np.random.default_rng(seed).random((n, 784), dtype=np.float32)
 
 
+def in_forked_child(check):
+    """Whether check() returns True in a forked child. The child leaves by os._exit whatever
+    happens, and one that hangs is stopped by an alarm after 20 s."""
+    pid = os.fork()
+    if pid == 0:
+        signal.alarm(20)
+        ok = False
+        try:
+            ok = bool(check())
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
 def test_two_threads_cover_every_row_once_at_a_multiple_of_step():
     seen = []
     two_threads(lambda thread, rows: seen.append((thread, rows)), 5000, step=512)
@@ -54,8 +69,7 @@ def test_a_nan_in_either_half_is_named(row):
 
 
 def test_both_threads_see_weights_and_settings_changed_between_calls():
-    model = MLP(layers=[Dense(784, 16), LeakyReLU(0.01),
-                        Dense(16, 10)])
+    model = MLP(layers=[Dense(784, 16), LeakyReLU(0.01), Dense(16, 10)])
     X = images(3000)
     model.predict(X)
     model.params[...] = np.random.default_rng(5).standard_normal(model.params.shape)
@@ -69,19 +83,11 @@ def test_a_forked_child_reads_with_a_thread_of_its_own():
     """The parent's helper thread does not exist in a forked child: the child must not wait for it."""
     model, X = MLP(sizes=(784, 16, 10)), images(3000)
     expected = model.predict(X)                 # the parent has its helper thread now
-    pid = os.fork()
-    if pid == 0:                                # the child: whatever happens, leave by os._exit
-        signal.alarm(20)                        # a child that hangs dies instead
-        try:
-            ok = np.array_equal(model.predict(X), expected)
-        finally:
-            os._exit(0 if locals().get("ok") else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert in_forked_child(lambda: np.array_equal(model.predict(X), expected))
 
 
 def test_threads_reading_at_once_leave_blas_as_they_found_it():
-    """Two threads, each with its own copy of a model, predicting at the same time: the one-BLAS-
+    """Three threads, each with its own copy of a model, predicting at the same time: the one-BLAS-
     thread limit is set by the first to enter and lifted by the last to leave."""
     def blas_threads():
         return [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
@@ -168,13 +174,5 @@ def test_a_child_forked_inside_the_blas_limit_starts_afresh():
     model, X = MLP(sizes=(784, 16, 10)), images(3000)
     expected = model.predict(X)
     with parallel._one_blas_thread():
-        pid = os.fork()
-        if pid == 0:                            # the child: whatever happens, leave by os._exit
-            signal.alarm(20)
-            try:
-                ok = parallel._one_thread["users"] == 0 and not parallel._helper
-                ok = ok and np.array_equal(model.predict(X), expected)
-            finally:
-                os._exit(0 if locals().get("ok") else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+        assert in_forked_child(lambda: parallel._one_thread["users"] == 0 and not parallel._helper
+                               and np.array_equal(model.predict(X), expected))
