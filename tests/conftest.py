@@ -1,4 +1,5 @@
 """Shared fixtures: where the real MNIST files are, and an isolated cache dir."""
+import importlib
 import os
 from pathlib import Path
 
@@ -47,3 +48,11 @@ def isolated_dirs(session_home, monkeypatch):
     monkeypatch.setenv("DIGITNET_DATA", str(session_home / "data"))
     monkeypatch.setenv("DIGITNET_HOME", str(session_home / "home"))
     return session_home
+
+
+@pytest.fixture(params=["numpy", "array_api_strict"])
+def xp(request):
+    """The array namespace the core runs on: NumPy, and array_api_strict, which has nothing beyond
+    the Array API standard (a NumPy-only call in the core fails there, as it would on CuPy).
+    A missing array_api_strict is an error, not a skip: pip install -e '.[test]'."""
+    return importlib.import_module(request.param)

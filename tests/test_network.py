@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from digitnet import MLP, Dense, DigitnetError, ReLU
+from digitnet.backend import to_numpy
 from digitnet.layers import Dropout, Sigmoid, Tanh
 from gradcheck import max_relative_error, numerical_gradient
 
@@ -15,14 +16,14 @@ def test_default_architecture():
     assert [type(layer).__name__ for layer in model.layers] == ["Dense", "ReLU", "Dense", "ReLU", "Dense"]
 
 
-def test_layers_are_views_into_the_flat_vector_weights_first():
-    model = MLP(sizes=(6, 5, 3))
-    for layer in model.dense:
-        assert np.shares_memory(layer.W, model.params) and np.shares_memory(layer.dW, model.grads)
+def test_layers_are_views_into_the_flat_vector_weights_first(xp):
+    model = MLP(sizes=(6, 5, 3)).to(xp)
     assert model.n_weights == 6 * 5 + 5 * 3
-    np.testing.assert_array_equal(model.params[:30], model.dense[0].W.ravel())
-    model.params[:] = 0
-    assert not model.dense[1].b.any()
+    np.testing.assert_array_equal(to_numpy(model.params)[:30], to_numpy(model.dense[0].W).ravel())
+    model.params[...] = 0
+    model.grads[...] = 1
+    assert not to_numpy(model.dense[1].b).any() and to_numpy(model.dense[1].db).all()
+    assert type(model.dense[0].W) is type(model.params)
 
 
 def test_mse_network_ends_in_sigmoid_and_dropout_follows_hidden_layers():
@@ -51,7 +52,7 @@ def test_bad_settings_are_named(kwargs, message):
 
 @pytest.mark.parametrize("activation, loss", [("relu", "ce"), ("sigmoid", "mse"), ("tanh", "ce"),
                                               ("leaky_relu", "mse")])
-def test_whole_network_gradient(activation, loss):
+def test_whole_network_gradient(xp, activation, loss):
     """Backpropagation through every layer equals finite differences of the loss."""
     rng = np.random.default_rng(0)
     sizes = (6, 5, 4, 3)
@@ -63,9 +64,9 @@ def test_whole_network_gradient(activation, loss):
             d.b[:] = rng.standard_normal(layer.n_out) * 0.1
             layer = d
         layers.append(layer)
-    model = MLP(layers=layers, loss=loss)
-    assert model.params.dtype == np.float64
-    x, y = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
+    model = MLP(layers=layers, loss=loss).to(xp)
+    assert model.params.dtype == xp.float64
+    x, y = xp.asarray(rng.standard_normal((4, 6))), xp.asarray(rng.integers(0, 3, 4))
 
     def loss_value():
         return model.loss.value(model.forward(x, training=True), y)
@@ -73,7 +74,7 @@ def test_whole_network_gradient(activation, loss):
     numeric = numerical_gradient(loss_value, model.params)
     _, da = model.loss.value_and_gradient(model.forward(x, training=True), y)
     model.backward(da)
-    assert max_relative_error(model.grads, numeric) < 1e-6
+    assert max_relative_error(to_numpy(model.grads), numeric) < 1e-6
 
 
 def test_predict_proba_predict_score():
@@ -110,3 +111,31 @@ def test_bad_input_is_named(X, message):
 def test_same_seed_same_weights_other_seed_other_weights():
     np.testing.assert_array_equal(MLP(random_state=7).params, MLP(random_state=7).params)
     assert not np.array_equal(MLP(random_state=7).params, MLP(random_state=8).params)
+
+
+def test_the_same_answers_on_every_namespace(xp):
+    """A model moved to another namespace predicts what it predicted on NumPy; predictions come back
+    as NumPy arrays."""
+    model = MLP(sizes=(784, 32, 10), random_state=3)
+    X = np.random.default_rng(0).random((40, 784), dtype=np.float32)
+    p, labels = model.predict_proba(X), model.predict(X)
+    moved = model.to(xp)
+    assert moved is model and model.device in ("cpu", "array_api_strict")
+    np.testing.assert_allclose(model.predict_proba(X), p, rtol=1e-5)
+    np.testing.assert_array_equal(model.predict(X), labels)
+    assert isinstance(model.predict(xp.asarray(X)), np.ndarray)
+    assert model.to("cpu").score(X, labels) == 1.0
+
+
+def test_unknown_device_is_named():
+    with pytest.raises(DigitnetError, match="unknown device 'tpu': choose cpu or gpu"):
+        MLP(sizes=(4, 3), device="tpu")
+
+
+def test_gpu_without_cupy_says_how_to_install_it():
+    pytest.importorskip("numpy")
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        with pytest.raises(DigitnetError, match=r"--device gpu needs CuPy, which is not installed: pip install"):
+            MLP(sizes=(4, 3), device="gpu")

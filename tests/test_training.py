@@ -1,10 +1,14 @@
-"""fit(): learning on real MNIST, reproducibility, history, the divergence guard."""
+"""train_step and fit(): one step by the book, learning on real MNIST, the same training on every
+array namespace, reproducibility, history, live parameters, the divergence guard."""
+import threading
+
 import numpy as np
 import pytest
 
-from digitnet import MLP, fit, load_mnist
+from digitnet import MLP, SGD, Adam, fit, load_mnist
+from digitnet.backend import to_numpy
 from digitnet.errors import DigitnetError, TrainingDiverged
-from digitnet.training import HISTORY_KEYS
+from digitnet.training import HISTORY_KEYS, train_step
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +103,99 @@ def test_cosine_schedule_ends_near_zero():
     opt = __import__("digitnet").Adam(0.01)
     fit(model, x, y, optimizer=opt, learning_rate=0.01, epochs=2, batch_size=100, schedule="cosine", progress=False)
     assert 0 < opt.learning_rate < 0.01 * 0.1
+
+
+def test_train_step_is_forward_loss_backward_update(xp):
+    """After one step, grads hold the gradient of the batch loss at the weights before the step,
+    and params have moved by exactly the optimizer's update of that gradient."""
+    x, y = blobs(16)
+    model = MLP(sizes=(4, 8, 3), random_state=1).to(xp)
+    x, y = xp.asarray(x), xp.asarray(y)
+    before = to_numpy(model.params).copy()
+    reference = MLP(sizes=(4, 8, 3), random_state=1).to(xp)
+    a = reference.forward(x, training=True)
+    expected_loss, da = reference.loss.value_and_gradient(a, y)
+    reference.backward(da)
+
+    loss, right = train_step(model, SGD(0.5), x, y)
+    assert float(loss) == pytest.approx(float(expected_loss), rel=1e-6)
+    assert int(right) == int(np.sum(to_numpy(a).argmax(axis=1) == to_numpy(y)))
+    np.testing.assert_allclose(to_numpy(model.grads), to_numpy(reference.grads), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(to_numpy(model.params), before - 0.5 * to_numpy(reference.grads), rtol=1e-5,
+                               atol=1e-7)
+
+
+def test_l2_adds_l2_times_w_to_the_weights_gradient_only():
+    x, y = blobs(16)
+    plain, decayed = MLP(sizes=(4, 8, 3), random_state=1), MLP(sizes=(4, 8, 3), random_state=1)
+    train_step(plain, SGD(1e-9), x, y)
+    train_step(decayed, SGD(1e-9), x, y, l2=0.1)
+    n_w = plain.n_weights
+    np.testing.assert_allclose(decayed.grads[:n_w] - plain.grads[:n_w], 0.1 * plain.params[:n_w], rtol=1e-4,
+                               atol=1e-7)
+    np.testing.assert_array_equal(decayed.grads[n_w:], plain.grads[n_w:])
+
+
+def test_fit_trains_alike_on_every_namespace(xp):
+    """The same training on the strict Array API namespace as on NumPy (the update there is the
+    reference, on NumPy the fused loop: the same numbers up to rounding)."""
+    x, y = blobs()
+    histories, weights = [], []
+    for namespace in (np, xp):
+        model = MLP(sizes=(4, 16, 3), random_state=2).to(namespace)
+        histories.append(fit(model, x, y, x_val=x[:60], y_val=y[:60], optimizer="adam", learning_rate=0.01,
+                             epochs=3, batch_size=32, l2=1e-4, random_state=2, progress=False))
+        weights.append(to_numpy(model.params))
+    np.testing.assert_allclose(weights[1], weights[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(histories[1]["train_loss"], histories[0]["train_loss"], rtol=1e-4)
+    assert histories[1]["val_accuracy"] == histories[0]["val_accuracy"]
+
+
+def test_callbacks_see_the_live_weights_and_gradient():
+    x, y = blobs()
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+    seen = []
+    fit(model, x, y, epochs=2, batch_size=50, progress=False,
+        callbacks=[lambda record: seen.append((model.params.copy(), model.grads.copy()))])
+    np.testing.assert_array_equal(seen[-1][0], model.params)
+    assert not np.array_equal(seen[0][0], seen[1][0]) and np.abs(seen[-1][1]).max() > 0
+
+
+def test_a_callback_may_change_the_weights():
+    x, y = blobs()
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+
+    def zero_the_first_bias(record):
+        model.dense[0].b[...] = 0
+
+    fit(model, x, y, epochs=2, batch_size=300, optimizer="sgd", learning_rate=1e-9, progress=False,
+        callbacks=[zero_the_first_bias])
+    assert np.abs(model.dense[0].b).max() < 1e-6
+
+
+def test_any_object_with_step_and_learning_rate_is_an_optimizer():
+    class HalfSGD:
+        learning_rate = 1.0
+
+        def step(self, params, grads):
+            params -= 0.5 * self.learning_rate * grads
+
+    x, y = blobs()
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+    fit(model, x, y, optimizer=HalfSGD(), learning_rate=0.5, epochs=20, batch_size=32, progress=False)
+    assert model.score(x, y) > 0.95
+
+
+def test_training_starts_no_thread_of_its_own():
+    x, y = blobs()
+    before = threading.active_count()
+    fit(MLP(sizes=(4, 8, 3)), x, y, epochs=2, progress=False, optimizer=Adam(0.01))
+    MLP(sizes=(4, 8, 3)).predict(np.ones((5000, 4), np.float32))
+    assert threading.active_count() == before
+
+
+def test_labels_outside_the_classes_are_refused():
+    x, y = blobs()
+    y[7] = 3
+    with pytest.raises(DigitnetError, match="label 3 is not a class of this network: labels must be 0 to 2"):
+        fit(MLP(sizes=(4, 3)), x, y, progress=False)

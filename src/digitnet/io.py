@@ -20,6 +20,7 @@ import numpy as np
 import platformdirs
 
 from .atomic import atomic_write
+from .backend import to_numpy
 from .errors import ModelFileError
 from .layers import LAYER_TYPES
 from .losses import LOSSES
@@ -36,10 +37,10 @@ def default_model_path():
 
 def save_model(model, path, **metadata):
     """Write `model` (and extra JSON-able metadata such as training, metrics, history) to `path`."""
-    if not np.isfinite(model.params).all():
+    if not np.isfinite(to_numpy(model.params)).all():
         raise ModelFileError("refusing to save a model whose weights contain NaN or infinity")
     meta = model_metadata(model, **metadata)
-    arrays = {f"layers.{i}.{name}": np.asarray(getattr(layer, name), dtype=np.float32)
+    arrays = {f"layers.{i}.{name}": to_numpy(getattr(layer, name)).astype(np.float32, copy=False)
               for i, layer in enumerate(model.layers) for name in layer.param_names}
     with atomic_write(path) as f:
         np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
@@ -58,8 +59,9 @@ def write_json(path, obj):
         f.write("\n")
 
 
-def load_model(path):
-    """(MLP, metadata dict) from a model file; ModelFileError naming the problem otherwise."""
+def load_model(path, device="cpu"):
+    """(MLP, metadata dict) from a model file, the MLP on `device` ("cpu" or "gpu");
+    ModelFileError naming the problem otherwise."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file; train one with `digitnet train --out {path}`")
@@ -69,7 +71,7 @@ def load_model(path):
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise ModelFileError(f"{path}: not a digitnet model file ({e})") from None
     meta = _read_metadata(path, arrays.pop("metadata", None))
-    return _build(path, meta, arrays), meta
+    return _build(path, meta, arrays).to(device), meta
 
 
 def _read_metadata(path, raw):

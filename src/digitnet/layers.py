@@ -12,34 +12,23 @@ parameters (only `Dense` here) also stores the gradient of L with respect to
 each of them, named "d" + the parameter's name: `dW`, `db`.
 
 Batches are rows: x has shape (batch, features). docs/math.md derives every
-formula below with the same names.
-
-Speed without a second implementation: each layer writes its results into
-buffers it keeps between calls (`_buffer`), so a training step allocates no
-new arrays; NumPy's `out=` argument does the writing.
+formula below with the same names. Each layer computes with the namespace of
+the arrays it is given (`xp`: NumPy, CuPy, ...; see backend.py).
 """
 import numpy as np
 
+from .backend import namespace
 from .init import initial_parameters
 
 
 class Layer:
-    """Base class: no parameters, buffers reused between calls."""
+    """Base class: a layer without parameters."""
 
     param_names = ()          # names of the parameter arrays, e.g. ("W", "b")
 
     def config(self):
         """What `io` writes to the model file to rebuild this layer."""
         return {"type": type(self).__name__}
-
-    def _buffer(self, name, shape, dtype, fill=None):
-        """A reusable array of `shape`: rows [:batch] of one kept for the largest batch so far
-        (filled with `fill` when it is made, if given)."""
-        buffers = self.__dict__.setdefault("_buffers", {})
-        buf = buffers.get(name)
-        if buf is None or buf.shape[0] < shape[0] or buf.shape[1:] != shape[1:] or buf.dtype != dtype:
-            buf = buffers[name] = np.empty(shape, dtype=dtype) if fill is None else np.full(shape, fill, dtype)
-        return buf[: shape[0]]
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "type")
@@ -59,6 +48,8 @@ class Dense(Layer):
 
     The first layer of a network sets `input_grad = False`: nobody needs the
     gradient with respect to the pixels, and it would cost a third matmul.
+    dW and db are written into the arrays the layer has (in a network, its
+    place in the flat gradient vector), so they never move.
     """
 
     param_names = ("W", "b")
@@ -76,41 +67,31 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         self.x = x
-        z = self._buffer("z", (x.shape[0], self.n_out), np.result_type(x, self.W))
-        np.matmul(x, self.W, out=z)
+        z = x @ self.W
         z += self.b
         return z
 
     def backward(self, dz):
-        np.matmul(self.x.T, dz, out=self.dW)
-        np.add.reduce(dz, axis=0, out=self.db)      # dz.sum(0), without np.sum's Python wrapper
-        if not self.input_grad:
-            return None
-        dx = self._buffer("dx", self.x.shape, dz.dtype)
-        return np.matmul(dz, self.W.T, out=dx)
+        xp = namespace(dz)
+        self.dW[...] = self.x.T @ dz
+        self.db[...] = xp.sum(dz, axis=0)
+        return dz @ self.W.T if self.input_grad else None
 
 
 class ReLU(Layer):
-    """y = max(z, 0);  dz = dy where z > 0 (that is, y > 0), else 0.
-
-    np.maximum against an array of zeros is 2-3x quicker than against the
-    scalar 0 (NumPy 2.4 vectorises the loop for two arrays), so the layer
-    keeps one. Backward makes the 0/1 mask as float32 and multiplies: quicker
-    than a product with a boolean array.
-    """
+    """y = max(z, 0);  dz = dy * [z > 0]   ([z > 0] is 1 where z > 0, that is where y > 0, else 0)."""
 
     def forward(self, z, training=False):
-        zeros = self._buffer("zeros", z.shape, z.dtype, fill=0)
-        self.y = np.maximum(z, zeros, out=self._buffer("y", z.shape, z.dtype))
+        self.y = namespace(z).maximum(z, 0.0)
         return self.y
 
     def backward(self, dy):
-        dz = np.greater(self.y, 0, out=self._buffer("dz", dy.shape, dy.dtype))
-        return np.multiply(dz, dy, out=dz)
+        xp = namespace(dy)
+        return dy * xp.astype(self.y > 0, dy.dtype)
 
 
 class LeakyReLU(Layer):
-    """y = z if z > 0 else alpha * z;  dz = dy * (1 if z > 0 else alpha).  0 < alpha < 1."""
+    """y = z if z > 0 else alpha * z;  dz = dy if z > 0 else alpha * dy.  0 < alpha < 1."""
 
     def __init__(self, alpha=0.01):
         if not 0.0 < alpha < 1.0:              # max(z, alpha * z) is leaky ReLU only for 0 < alpha < 1
@@ -121,45 +102,38 @@ class LeakyReLU(Layer):
         return {"type": "LeakyReLU", "alpha": self.alpha}
 
     def forward(self, z, training=False):
-        y = np.multiply(z, self.alpha, out=self._buffer("y", z.shape, z.dtype))
-        self.y = np.maximum(z, y, out=y)        # max(z, alpha*z) is z for z > 0, alpha*z below
+        self.y = namespace(z).maximum(z, self.alpha * z)     # z above 0, alpha * z below
         return self.y
 
     def backward(self, dy):
-        slope = np.where(self.y > 0, 1, self.alpha).astype(dy.dtype, copy=False)
-        return np.multiply(dy, slope, out=self._buffer("dz", dy.shape, dy.dtype))
+        return namespace(dy).where(self.y > 0, dy, self.alpha * dy)
 
 
 class Sigmoid(Layer):
-    """y = 1 / (1 + exp(-z));  dz = dy * y * (1 - y)."""
+    """y = 1 / (1 + exp(-z));  dz = dy * y * (1 - y).
+
+    Computed as exp(-|z|) / (1 + exp(-|z|)) for negative z, the same number,
+    so that no exponent is ever positive: no overflow for any z."""
 
     def forward(self, z, training=False):
-        y = np.negative(z, out=self._buffer("y", z.shape, z.dtype))
-        with np.errstate(over="ignore"):        # exp(-z) = inf for very negative z gives y = 0: right
-            np.exp(y, out=y)
-        y += 1
-        self.y = np.reciprocal(y, out=y)
+        xp = namespace(z)
+        e = xp.exp(-xp.abs(z))                    # in (0, 1]
+        self.y = xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
         return self.y
 
     def backward(self, dy):
-        dz = np.subtract(1, self.y, out=self._buffer("dz", dy.shape, dy.dtype))
-        dz *= self.y
-        dz *= dy
-        return dz
+        return dy * self.y * (1 - self.y)
 
 
 class Tanh(Layer):
     """y = tanh(z);  dz = dy * (1 - y**2)."""
 
     def forward(self, z, training=False):
-        self.y = np.tanh(z, out=self._buffer("y", z.shape, z.dtype))
+        self.y = namespace(z).tanh(z)
         return self.y
 
     def backward(self, dy):
-        dz = np.square(self.y, out=self._buffer("dz", dy.shape, dy.dtype))
-        np.subtract(1, dz, out=dz)
-        dz *= dy
-        return dz
+        return dy * (1 - self.y * self.y)
 
 
 class Dropout(Layer):
@@ -169,7 +143,8 @@ class Dropout(Layer):
         y = x * mask;  dx = dy * mask
 
     Dividing by the keep probability keeps the expected activation unchanged,
-    so at prediction time (training=False) the layer is the identity.
+    so at prediction time (training=False) the layer is the identity. `rng`
+    draws u on the arrays' device (backend.random_generator).
     """
 
     def __init__(self, rate=0.5, rng=None):
@@ -185,15 +160,13 @@ class Dropout(Layer):
         self.mask = None
         if not training or self.rate == 0.0:
             return x
-        mask = self.rng.random(dtype=x.dtype, out=self._buffer("mask", x.shape, x.dtype))
-        keep = mask >= self.rate
-        self.mask = np.multiply(keep, 1.0 / (1.0 - self.rate), out=mask)
-        return np.multiply(x, self.mask, out=self._buffer("y", x.shape, x.dtype))
+        xp = namespace(x)
+        keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate
+        self.mask = xp.astype(keep, x.dtype) / (1.0 - self.rate)
+        return x * self.mask
 
     def backward(self, dy):
-        if self.mask is None:
-            return dy
-        return np.multiply(dy, self.mask, out=self._buffer("dx", dy.shape, dy.dtype))
+        return dy if self.mask is None else dy * self.mask
 
 
 ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh}

@@ -1,7 +1,8 @@
 """Losses: how wrong the network is, and which way to move to be less wrong.
 
 A loss sees the last layer's output `a` (batch, 10) and the integer labels
-`y` (batch,). It gives the mean loss over the batch and its gradient
+`y` (batch,). `value_and_gradient(a, y)` gives the mean loss over the batch
+(a 0-d array on the arrays' device: `float(loss)` reads it) and its gradient
 dL/da (batch, 10), which starts backpropagation.
 
 `SoftmaxCrossEntropy` fuses the softmax with the cross-entropy. Their
@@ -12,59 +13,54 @@ combined gradient is the famous one-liner (derived in docs/math.md):
 `MeanSquaredError` is the quadratic cost of Nielsen's book, on sigmoid
 outputs: L = (1 / batch) * sum over the batch of 0.5 * ||a - Y||^2.
 """
-import numpy as np
+from .backend import namespace
 
 
-def one_hot(y, n_classes, dtype=np.float32):
-    """Y (batch, n_classes) with Y[i, y[i]] = 1."""
-    Y = np.zeros((len(y), n_classes), dtype=dtype)
-    Y[np.arange(len(y)), y] = 1
-    return Y
+def one_hot(y, n_classes, dtype):
+    """Y (batch, n_classes) with Y[i, y[i]] = 1 and every other entry 0."""
+    xp = namespace(y)
+    classes = xp.arange(n_classes, dtype=y.dtype)
+    return xp.astype(xp.expand_dims(y, axis=1) == classes, dtype)
+
+
+def log_softmax(z):
+    """log p = z - m - log(sum_j exp(z_j - m)) row by row, m = the row's maximum.
+
+    Subtracting m changes nothing (it cancels) but keeps every exponent <= 0,
+    so exp never overflows, and the sum is >= 1, so its log is finite."""
+    xp = namespace(z)
+    shifted = z - xp.max(z, axis=1, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
 
 
 def softmax(z):
-    """p = exp(z - max z) / sum exp(z - max z), row by row (the shift avoids overflow)."""
-    p = z - z.max(axis=1, keepdims=True)
-    np.exp(p, out=p)
-    p /= p.sum(axis=1, keepdims=True)
-    return p
+    """p = exp(z) / sum exp(z), row by row, computed stably (see log_softmax)."""
+    return namespace(z).exp(log_softmax(z))
 
 
 class Loss:
     """A loss gives `value_and_gradient(a, y)`; these two read one half of it."""
 
     def value(self, a, y):
-        return self.value_and_gradient(a, y)[0]
+        """The mean loss as a Python float."""
+        return float(self.value_and_gradient(a, y)[0])
 
     def gradient(self, a, y):
         return self.value_and_gradient(a, y)[1]
 
 
 class SoftmaxCrossEntropy(Loss):
-    """L = -(1/batch) * sum_i log p[i, y_i],  p = softmax(z), computed stably.
-
-    log p[i, k] = z[i, k] - m_i - log(sum_j exp(z[i, j] - m_i)),  m_i = max_j z[i, j]
-    (the log-sum-exp trick: no exp of a large number, no log of zero).
-    """
+    """L = -(1/batch) * sum_i log p[i, y_i],  p = softmax(z);  dL/dz = (p - Y) / batch."""
 
     name = "ce"
 
     def value_and_gradient(self, z, y):
-        """(mean loss, dL/dz (batch, n_out)) computed from one softmax."""
-        # np.maximum.reduce and np.add.reduce are z.max and .sum without their Python wrappers,
-        # which cost more than the arithmetic on a (batch, 10) array
-        n, k = z.shape
-        label = np.arange(0, n * k, k)
-        label += y                                     # where z[i, y_i] is in z.ravel()
-        p = z - np.maximum.reduce(z, axis=1, keepdims=True)   # shifted; a new array: z stays untouched
-        shifted_label = p.ravel().take(label)
-        np.exp(p, out=p)
-        total = np.add.reduce(p, axis=1, keepdims=True)
-        loss = (float(np.add.reduce(np.log(total), axis=None)) - float(np.add.reduce(shifted_label))) / n
-        total *= n
-        p /= total                                     # p = softmax(z) / n
-        p.ravel()[label] -= 1 / n                      # (p - Y) / n
-        return loss, p
+        xp = namespace(z)
+        batch = z.shape[0]
+        log_p = log_softmax(z)
+        loss = -xp.sum(xp.take_along_axis(log_p, xp.expand_dims(y, axis=1), axis=1)) / batch
+        dz = (xp.exp(log_p) - one_hot(y, z.shape[1], z.dtype)) / batch
+        return loss, dz
 
     def probabilities(self, z):
         return softmax(z)
@@ -80,15 +76,17 @@ class MeanSquaredError(Loss):
     name = "mse"
 
     def value_and_gradient(self, a, y):
+        xp = namespace(a)
+        batch = a.shape[0]
         diff = a - one_hot(y, a.shape[1], a.dtype)
-        loss = 0.5 * float(np.einsum("ij,ij->", diff, diff)) / len(y)
-        diff /= len(y)
-        return loss, diff
+        return 0.5 * xp.sum(diff * diff) / batch, diff / batch
 
     def probabilities(self, a):
-        a = np.clip(a, 0, None)
-        total = a.sum(axis=1, keepdims=True)
-        return np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[1]), where=total > 0)
+        xp = namespace(a)
+        a = xp.clip(a, 0, None)
+        total = xp.sum(a, axis=1, keepdims=True)
+        safe = xp.where(total > 0, total, 1.0)          # an all-zero row gets 1/k everywhere
+        return xp.where(total > 0, a / safe, 1.0 / a.shape[1])
 
 
 LOSSES = {"ce": SoftmaxCrossEntropy, "mse": MeanSquaredError}

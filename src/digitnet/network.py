@@ -7,22 +7,26 @@ the gradient from each layer to the one before it (backpropagation).
 
 All parameters live in one flat float32 vector `params` and all gradients in
 `grads`; each layer's W and b (and dW, db) are views into them. The layers
-do not notice, but the optimizer can then update every parameter with a few
-whole-vector operations instead of a loop over arrays. The weights come
-first, so `params[:n_weights]` are all the W's (what L2 decay applies to).
-"""
-import copy
-import weakref
+do not notice, but the optimizer can then update every parameter in one
+pass over one vector. The weights come first, so `params[:n_weights]` are all
+the W's (what L2 decay applies to). Both vectors are live: during training
+they hold the current weights and the last step's gradient.
 
+A model lives on one device (backend.py): `MLP(..., device="gpu")` or
+`model.to("gpu")`. Its weights are drawn on the CPU, so the same seed gives
+the same starting network everywhere. `predict`, `predict_proba`, `score`
+take and return NumPy arrays whatever the device.
+"""
+import math
+
+import array_api_compat
 import numpy as np
 
+from .backend import array_module, device_name, namespace, random_generator, to_device, to_numpy
 from .errors import DigitnetError
 from .init import DEFAULT_INIT, INITIALIZERS
 from .layers import ACTIVATIONS, Dense, Dropout, Sigmoid
 from .losses import LOSSES
-from .parallel import THREAD_ROWS, two_threads
-
-_READERS = weakref.WeakKeyDictionary()   # model -> its copy for a second reading thread (MLP._reader)
 
 
 def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rng=None):
@@ -59,14 +63,14 @@ class MLP:
     """A multilayer perceptron classifier.
 
     MLP(sizes=(784, 256, 128, 10), activation="relu", loss="ce", init=None,
-        dropout=0.0, random_state=0)  builds the layers itself;
+        dropout=0.0, random_state=0, device="cpu")  builds the layers itself;
     MLP(layers=[Dense(784, 10), ...], loss="ce")  takes them ready-made.
 
     `random_state` seeds the weights and dropout masks: same seed, same network.
     """
 
     def __init__(self, sizes=(784, 256, 128, 10), activation="relu", loss="ce", init=None,
-                 dropout=0.0, random_state=0, layers=None):
+                 dropout=0.0, random_state=0, layers=None, device="cpu"):
         if loss not in LOSSES:
             raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
         self.loss = LOSSES[loss]()
@@ -82,56 +86,59 @@ class MLP:
                 raise DigitnetError(f"layer sizes do not chain: {a.n_out} outputs feed {b.n_in} inputs")
         self.dense[0].input_grad = False      # d loss / d pixels is never needed
         self._flatten()
+        self.to(device)
 
     def _flatten(self):
         """Move every parameter into one flat vector (weights first) and rebind the layers to views."""
         entries = [(layer, name) for layer in self.layers for name in layer.param_names]
         entries.sort(key=lambda e: e[1] != "W")          # stable: all W's, then all b's
-        arrays = [getattr(layer, name) for layer, name in entries]
-        dtype = np.result_type(*arrays)
+        arrays = [to_numpy(getattr(layer, name)) for layer, name in entries]
         self.layout, offset = [], 0          # (layer index, name, start, shape) of each parameter
         for (layer, name), a in zip(entries, arrays):
             self.layout.append((self.layers.index(layer), name, offset, a.shape))
             offset += a.size
-        self.n_weights = sum(int(np.prod(shape)) for _, name, _, shape in self.layout if name == "W")
-        params = np.empty(offset, dtype=dtype)
+        self.n_weights = sum(math.prod(shape) for _, name, _, shape in self.layout if name == "W")
+        params = np.empty(offset, dtype=np.result_type(*arrays))
         for (_, _, start, _), a in zip(self.layout, arrays):
             params[start:start + a.size] = a.ravel()
         self._bind(params, np.zeros_like(params))
 
     def _bind(self, params, grads):
         """Point each layer's W, b at its place in `params` and dW, db at the same place in `grads`."""
+        xp = namespace(params)
         for index, name, start, shape in self.layout:
-            stop = start + int(np.prod(shape))
-            setattr(self.layers[index], name, params[start:stop].reshape(shape))
-            setattr(self.layers[index], "d" + name, grads[start:stop].reshape(shape))
-        self.params, self.grads = params, grads
+            stop = start + math.prod(shape)
+            setattr(self.layers[index], name, xp.reshape(params[start:stop], shape, copy=False))
+            setattr(self.layers[index], "d" + name, xp.reshape(grads[start:stop], shape, copy=False))
+        self.params, self.grads, self.xp = params, grads, xp
 
-    def twin(self, params, grads, rng):
-        """A copy that reads its parameters from `params` and writes its gradients to `grads`.
+    def to(self, device):
+        """Move the parameters to `device` ("cpu", "gpu"; see backend.py) and return the model.
 
-        `params` and `grads` are flat vectors laid out like `self.params`. The
-        twin has layer buffers of its own and draws its dropout masks from
-        `rng`, so two twins can each work on half of a batch (see training.Halves).
-        """
-        twin = copy.copy(self)
-        twin.layers = [copy.copy(layer) for layer in self.layers]
-        for layer in twin.layers:
-            layer.__dict__.pop("_buffers", None)        # fresh buffers, not shared with self
+        The gradients start at zero there. Dropout gets a generator on the
+        device, seeded from the model's own."""
+        xp = array_module(device)
+        if xp is self.xp:
+            return self
+        params = to_device(self.params, xp)
+        self._bind(params, xp.zeros_like(params))
+        for layer in self.layers:
             if isinstance(layer, Dropout):
-                layer.rng = rng
-        twin.dense = [layer for layer in twin.layers if isinstance(layer, Dense)]
-        twin._bind(params, grads)
-        return twin
+                layer.rng = random_generator(int(self.rng.integers(2**63)), xp)
+        return self
 
     # -- what the network is -------------------------------------------------
+    @property
+    def device(self):
+        return device_name(self.xp)
+
     @property
     def sizes(self):
         return [self.dense[0].n_in] + [d.n_out for d in self.dense]
 
     @property
     def n_parameters(self):
-        return self.params.size
+        return math.prod(self.params.shape)
 
     def config(self):
         return {"layers": [layer.config() for layer in self.layers], "loss": self.loss.name}
@@ -141,7 +148,7 @@ class MLP:
 
     # -- the two passes ------------------------------------------------------
     def forward(self, x, training=False):
-        """Output of the last layer, a (batch, n_out). Buffers are reused: copy to keep it."""
+        """Output of the last layer, a (batch, n_out), for x (batch, n_in) on the model's device."""
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
@@ -152,99 +159,64 @@ class MLP:
             da = layer.backward(da)
 
     # -- scikit-learn-style prediction ----------------------------------------
-    def check_input(self, X, finite=True):
+    def check_input(self, X):
         """X as a float32 (n, n_in) array; (n, 28, 28) images are flattened, one image made a batch of one.
 
-        `finite=False` leaves the check for NaN and infinity to the caller (see _each_batch)."""
-        X = np.asarray(X)
-        if X.ndim == 3 and X.shape[1] * X.shape[2] == self.sizes[0]:
-            X = X.reshape(len(X), -1)
+        Lists and NumPy arrays come back as NumPy arrays; an array of another
+        namespace (e.g. already on the GPU) stays there."""
+        if not array_api_compat.is_array_api_obj(X):
+            X = np.asarray(X)
+        xp = namespace(X)
         n_in = self.sizes[0]
-        if X.ndim == 1 or (X.ndim == 2 and X.size == n_in and X.shape[1] != n_in):
-            X = X.reshape(1, -1)               # one image: (784,) or (28, 28)
-        if X.ndim != 2 or X.shape[1] != self.sizes[0]:
-            raise DigitnetError(f"input of shape {X.shape} does not fit this network: "
-                                f"expected (n, {self.sizes[0]}) rows of pixels scaled to [0, 1]")
-        if not np.issubdtype(X.dtype, np.number):
+        if X.ndim == 3 and X.shape[1] * X.shape[2] == n_in:
+            X = xp.reshape(X, (X.shape[0], n_in))
+        if X.ndim == 1 or (X.ndim == 2 and math.prod(X.shape) == n_in and X.shape[1] != n_in):
+            X = xp.reshape(X, (1, n_in))        # one image: (784,) or (28, 28)
+        if X.ndim != 2 or X.shape[1] != n_in:
+            raise DigitnetError(f"input of shape {tuple(X.shape)} does not fit this network: "
+                                f"expected (n, {n_in}) rows of pixels scaled to [0, 1]")
+        if isinstance(X, np.ndarray) and not np.issubdtype(X.dtype, np.number):
             raise DigitnetError(f"input has dtype {X.dtype}: expected numbers")
-        X = X.astype(np.float32, copy=False)
-        if finite:
-            _check_finite(X)
+        X = xp.astype(X, xp.float32, copy=False)
+        # a sum is finite when every element is, and needs no temporary array the size of X;
+        # only if it is not, look element by element: it may just have overflowed
+        if not math.isfinite(float(xp.sum(X))) and not bool(xp.all(xp.isfinite(X))):
+            raise DigitnetError("input contains NaN or infinite values")
         return X
 
-    def _each_batch(self, X, batch_size, use):
-        """Call use(rows, a) for X in batches of `batch_size` rows, a (rows, n_out) the output of
-        `forward` (a buffer: use it before the next batch). Each batch is checked for NaN and
-        infinity first, while it is in the cache anyway. Large inputs are read in two threads
-        (parallel.two_threads); the second reads with a copy of the model (`_reader`)."""
-        models = [self, self._reader() if len(X) >= THREAD_ROWS else None]
-
-        def work(thread, part):
-            for start in range(part.start, part.stop, batch_size):
-                rows = slice(start, min(start + batch_size, part.stop))
-                use(rows, models[thread].forward(_check_finite(X[rows]), training=False))
-
-        two_threads(work, len(X), step=batch_size)
-
-    def _reader(self):
-        """A copy of the model for a second reading thread: it shares everything but the layers'
-        buffers, refreshed at each call (so it sees the same weights and settings), and is kept
-        between calls, as fresh buffers cost a page fault per 4 KiB."""
-        reader = _READERS.get(self)
-        if reader is None or [type(r) for r in reader.layers] != [type(layer) for layer in self.layers]:
-            reader = _READERS[self] = copy.copy(self)
-            reader.layers = [copy.copy(layer) for layer in self.layers]
-            for layer in reader.layers:
-                layer.__dict__.pop("_buffers", None)
-        own_layers = reader.layers
-        reader.__dict__.update(self.__dict__)
-        reader.layers, reader.dense = own_layers, [layer for layer in own_layers if isinstance(layer, Dense)]
-        for mine, layer in zip(own_layers, self.layers):
-            mine.__dict__ = {**layer.__dict__, "_buffers": mine.__dict__.get("_buffers", {})}
-        return reader
+    def _outputs(self, X, batch_size):
+        """(rows, a) for X in batches of `batch_size` rows: a (rows, n_out), the output of `forward`."""
+        n = X.shape[0]
+        for start in range(0, n, batch_size):
+            rows = slice(start, min(start + batch_size, n))
+            yield rows, self.forward(to_device(X[rows, ...], self.xp))
 
     def predict_proba(self, X, batch_size=512):
-        """Class probabilities p (n, n_out); each row sums to one."""
-        X = self.check_input(X, finite=False)
-        p = np.empty((len(X), self.sizes[-1]), dtype=np.float32)
-
-        def use(rows, a):
-            p[rows] = self.loss.probabilities(a)
-        self._each_batch(X, batch_size, use)
+        """Class probabilities p (n, n_out), a NumPy array; each row sums to one."""
+        X = self.check_input(X)
+        p = np.empty((X.shape[0], self.sizes[-1]), dtype=np.float32)
+        for rows, a in self._outputs(X, batch_size):
+            p[rows] = to_numpy(self.loss.probabilities(a))
         return p
 
     def predict(self, X, batch_size=512):
-        """Predicted class (n,): the most probable digit."""
-        X = self.check_input(X, finite=False)
-        labels = np.empty(len(X), dtype=np.int64)
-
-        def use(rows, a):
-            labels[rows] = a.argmax(axis=1)      # the argmax of a is the argmax of p
-        self._each_batch(X, batch_size, use)
+        """Predicted class (n,), a NumPy array: the most probable digit."""
+        X = self.check_input(X)
+        labels = np.empty(X.shape[0], dtype=np.int64)
+        for rows, a in self._outputs(X, batch_size):
+            labels[rows] = to_numpy(self.xp.argmax(a, axis=1))    # the argmax of a is the argmax of p
         return labels
 
     def score(self, X, y):
         """Accuracy: the fraction of X classified as y."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+        return float(np.mean(self.predict(X) == to_numpy(y)))
 
     def loss_and_accuracy(self, X, y, batch_size=512):
-        """(mean loss, accuracy) on X, y, without dropout."""
-        X, y = self.check_input(X, finite=False), np.asarray(y)
-        n_batches = -(-len(X) // batch_size)
-        totals, correct = np.zeros(n_batches), np.zeros(n_batches, dtype=np.int64)   # per batch
-
-        def use(rows, a):
-            b = rows.start // batch_size
-            totals[b] = self.loss.value(a, y[rows]) * len(a)
-            correct[b] = np.count_nonzero(a.argmax(axis=1) == y[rows])
-        self._each_batch(X, batch_size, use)
-        return float(totals.sum()) / len(X), int(correct.sum()) / len(X)
-
-
-def _check_finite(X):
-    """X itself, after making sure it holds no NaN or infinity."""
-    # a sum is finite when every element is (and costs no temporary array the size of X);
-    # only if it is not, look element by element: it may just have overflowed
-    if not np.isfinite(np.add.reduce(X, axis=None)) and not np.isfinite(X).all():
-        raise DigitnetError("input contains NaN or infinite values")
-    return X
+        """(mean loss, accuracy) on X, y, without dropout; X and y may already be on the device."""
+        X, xp = self.check_input(X), self.xp
+        total, correct = 0.0, 0
+        for rows, a in self._outputs(X, batch_size):
+            labels = to_device(y[rows], xp)
+            total += float(self.loss.value(a, labels)) * a.shape[0]
+            correct += int(xp.count_nonzero(xp.argmax(a, axis=1) == labels))
+        return total / X.shape[0], correct / X.shape[0]

@@ -1,10 +1,9 @@
 """Optimizers: turn gradients into parameter updates, in place.
 
 `step(params, grads)` changes `params` (any array, here the network's flat
-parameter vector) using `grads`, the gradient of the loss at `params`. State
-(velocities, moment estimates) is created on the first step with the same
-shape. The step works in `grads` as scratch space, so that it needs no memory
-of its own: after it, `grads` no longer holds the gradient.
+parameter vector) using `grads`, the gradient of the loss at `params`, and
+leaves `grads` as it found it. State (velocities, moment estimates) is made
+on the first step, shaped like the parameters and on their device.
 
 | name      | update                                                        |
 |-----------|---------------------------------------------------------------|
@@ -15,48 +14,29 @@ of its own: after it, `grads` no longer holds the gradient.
 
 Plain SGD with a batch size equal to the training set is full-batch gradient
 descent. Momentum and Nesterov follow the form PyTorch uses.
-
-`step(params, grads, part)` updates only `params[part]` (from `grads[part]`
-and the state's `[part]`): with two processes sharing one parameter vector,
-each updates its own half (see parallel.py). `prepare(params, zeros)` creates
-the state with the `zeros` it is given, there memory both processes share.
 """
-import math
-
 import numpy as np
 
+from . import accel
+from .backend import namespace, to_device
 from .errors import DigitnetError
 
 
 class Optimizer:
-    """Base class: the state arrays named in `state_names`, each shaped like the parameters.
-
-    A subclass's `step(params, grads, part)` must be element-wise: it updates
-    params[part] from grads[part] and its state's [part] alone, so that two
-    processes can each update their own part (see training.Halves).
-    """
+    """Base class: the state arrays named in `state_names`, each shaped like the parameters."""
 
     state_names = ()
 
-    def prepare(self, params, zeros=np.zeros):
-        """Make the state with `zeros(shape, dtype)`, carrying over the values of any state there is."""
-        if not self.state_names:
-            return
-        first = getattr(self, self.state_names[0], None)
-        if first is not None and first.shape != params.shape:
-            raise DigitnetError(f"this optimizer was used for {first.size} parameters, not {params.size}: "
-                                f"make a new one for this network")
-        for name in self.state_names:
-            old, new = getattr(self, name, None), zeros(params.shape, params.dtype)
-            if old is not None:
-                new[...] = old
-            setattr(self, name, new)
-
-    def _state(self, params, part):
-        """The state arrays' [part], created on the first step."""
-        if self.state_names and getattr(self, self.state_names[0], None) is None:
-            self.prepare(params)
-        return [getattr(self, name)[part] for name in self.state_names]
+    def _state(self, params):
+        """The state arrays, made (zero) on the first step and on the parameters' device."""
+        xp = namespace(params)
+        state = [getattr(self, name, None) for name in self.state_names]
+        if state and state[0] is not None and state[0].shape != params.shape:
+            raise DigitnetError(f"this optimizer was used for {state[0].shape[0]} parameters, not "
+                                f"{params.shape[0]}: make a new one for this network")
+        for name, array in zip(self.state_names, state):
+            setattr(self, name, xp.zeros_like(params) if array is None else to_device(array, xp))
+        return [getattr(self, name) for name in self.state_names]
 
 
 class SGD(Optimizer):
@@ -66,24 +46,18 @@ class SGD(Optimizer):
         self.learning_rate, self.momentum, self.nesterov = learning_rate, momentum, nesterov
         self.state_names = ("velocity",) if momentum else ()
 
-    def step(self, params, grads, part=slice(None)):
-        p, g = params[part], grads[part]
+    def step(self, params, grads):
         lr, mu = float(self.learning_rate), float(self.momentum)
         if not mu:
-            g *= lr
-            p -= g                                  # p -= lr * g
+            params -= lr * grads
             return
-        v = self._state(params, part)[0]
+        (v,) = self._state(params)
         v *= mu
-        v += g                                      # v = mu * v + g
+        v += grads                                  # v = mu * v + g
         if self.nesterov:
-            g *= lr
-            p -= g                                  # p -= lr * g ...
-            np.multiply(v, lr * mu, out=g)
-            p -= g                                  # ... + lr * mu * v
+            params -= lr * (grads + mu * v)
         else:
-            np.multiply(v, lr, out=g)
-            p -= g                                  # p -= lr * v
+            params -= lr * v
 
 
 class Adam(Optimizer):
@@ -94,45 +68,32 @@ class Adam(Optimizer):
         p -= lr * m_hat / (sqrt(v_hat) + eps)    m_hat = m / (1 - beta1**t), same for v
 
     The bias corrections undo the zero start of m and v in the first steps.
-
-    The same update in ten passes over memory and no new arrays: keep the
-    moments without their (1 - beta) factors, M = m / (1 - beta1) and
-    V = v / (1 - beta2), so that each update is a scale and an add
-
-        M = beta1 * M + g,   V = beta2 * V + g**2,
-        p -= lr_t * M / (sqrt(V) + eps_t)
-
-    with every constant folded into two scalars per step:
-        lr_t  = lr * (1 - beta1) / (1 - beta1**t) * sqrt((1 - beta2**t) / (1 - beta2))
-        eps_t = eps * sqrt((1 - beta2**t) / (1 - beta2))
-
-    Once M has taken g, g's memory holds the intermediate results (`s`).
+    `adam_update` below is this update in plain array operations. On NumPy
+    and CuPy arrays the same update runs as one fused loop (accel.py), which
+    the tests compare with it.
     """
 
-    state_names = ("M", "V")
+    state_names = ("m", "v")
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         self.learning_rate, self.beta1, self.beta2, self.eps = learning_rate, beta1, beta2, eps
         self.t = 0
 
-    def step(self, params, grads, part=slice(None)):
-        M, V = self._state(params, part)
-        p, g = params[part], grads[part]
+    def step(self, params, grads):
+        m, v = self._state(params)
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        v_scale = math.sqrt((1 - b2 ** self.t) / (1 - b2))   # a Python float: float32 math stays float32
-        lr_t = float(self.learning_rate) * (1 - b1) / (1 - b1 ** self.t) * v_scale
-        eps_t = self.eps * v_scale
-        M *= b1
-        M += g                                      # M = beta1 * M + g
-        V *= b2
-        s = np.multiply(g, g, out=g)                # from here on g's memory is scratch
-        V += s                                      # V = beta2 * V + g**2
-        np.sqrt(V, out=s)
-        s += eps_t
-        np.divide(M, s, out=s)
-        s *= lr_t
-        p -= s                                      # p -= lr_t * M / (sqrt(V) + eps_t)
+        update = accel.fused_adam(params) or adam_update
+        update(params, grads, m, v, float(self.learning_rate), self.beta1, self.beta2, self.eps, self.t)
+
+
+def adam_update(p, g, m, v, lr, beta1, beta2, eps, t):
+    """One Adam step at step number t (from 1), in place on p, m and v: the reference."""
+    xp = namespace(p)
+    m[...] = beta1 * m + (1 - beta1) * g
+    v[...] = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    p -= lr * m_hat / (xp.sqrt(v_hat) + eps)
 
 
 OPTIMIZERS = {

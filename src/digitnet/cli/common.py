@@ -1,6 +1,7 @@
 """Pieces several commands share: the --data option, model paths, number formatting."""
 from pathlib import Path
 
+from ..backend import DEVICES
 from ..io import default_model_path
 
 
@@ -8,6 +9,12 @@ def add_data_argument(parser):
     parser.add_argument("--data", metavar="DIR", type=Path,
                         help="a directory of MNIST files (IDX, gzipped or raw, or mnist_train.csv and "
                              "mnist_test.csv); default: the download cache, filled on first use")
+
+
+def add_device_argument(parser, what):
+    parser.add_argument("--device", choices=DEVICES, default="cpu",
+                        help=f"where to {what}: cpu (NumPy, default) or gpu (CuPy on an NVIDIA GPU, "
+                             "installed with pip install 'digitnet[gpu]')")
 
 
 def model_path(path):

@@ -4,7 +4,7 @@ import json
 from ..data import load_mnist
 from ..io import load_model
 from ..metrics import classification_report
-from .common import add_data_argument, model_path, percent
+from .common import add_data_argument, add_device_argument, model_path, percent
 
 
 def add_parser(sub):
@@ -13,6 +13,7 @@ def add_parser(sub):
     p.add_argument("model", nargs="?", metavar="MODEL", help="model file (default: the one `train` saved last)")
     add_data_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    add_device_argument(p, "run the network")
     p.set_defaults(run=run)
 
 
@@ -31,7 +32,7 @@ def format_report(report):
 
 def run(args):
     path = model_path(args.model)
-    model, _ = load_model(path)
+    model, _ = load_model(path, device=args.device)
     data = load_mnist(args.data, validation_size=0, progress=not args.json)
     report = classification_report(data.y_test, model.predict(data.x_test))
     if args.json:

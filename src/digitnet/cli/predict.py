@@ -11,7 +11,7 @@ from ..errors import DigitnetError
 from ..io import load_model
 from ..predict import predict_image
 from ..preprocess import load_image
-from .common import model_path, percent
+from .common import add_device_argument, model_path, percent
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 
@@ -26,6 +26,7 @@ def add_parser(sub):
     p.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
     p.add_argument("--show-input", type=Path, metavar="OUT.png",
                    help="write a PNG of each original beside the 28x28 image the network saw")
+    add_device_argument(p, "run the network")
     p.set_defaults(run=run)
 
 
@@ -44,7 +45,7 @@ def image_files(paths):
 def run(args):
     if args.top < 1:
         raise DigitnetError(f"--top {args.top}: must be at least 1")
-    model, _ = load_model(model_path(args.model))
+    model, _ = load_model(model_path(args.model), device=args.device)
     shown, failures = [], 0
     for path in image_files(args.paths):
         try:

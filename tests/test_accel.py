@@ -1,0 +1,85 @@
+"""The fused Adam update (accel.py) against the reference in plain array operations."""
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from digitnet import Adam, accel
+from digitnet.optimizers import adam_update
+
+
+def adam_run(update, dtype, steps=20, n=10_001, seed=0):
+    """How far the parameters moved, and the moments, after `steps` updates with random gradients
+    of many scales."""
+    rng = np.random.default_rng(seed)
+    start = rng.standard_normal(n).astype(dtype)
+    p, m, v = start.copy(), np.zeros_like(start), np.zeros_like(start)
+    for t in range(1, steps + 1):
+        g = (rng.standard_normal(n) * 10.0 ** rng.integers(-6, 3, n)).astype(dtype)
+        kept = g.copy()
+        update(p, g, m, v, 1e-3 * (1 + t % 3), 0.9, 0.999, 1e-8, t)
+        np.testing.assert_array_equal(g, kept)
+    return p - start, m, v
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_adam_matches_the_reference(dtype):
+    fused = accel.fused_adam(np.zeros(1, dtype))
+    assert fused is not None, "numba is a dependency: the fused update must exist for NumPy arrays"
+    single = dtype == np.float32            # the two fold the bias corrections differently: rounding differs
+    for got, want in zip(adam_run(fused, dtype), adam_run(adam_update, dtype)):
+        np.testing.assert_allclose(got, want, rtol=1e-3 if single else 1e-10, atol=1e-6 if single else 1e-12)
+
+
+def test_adam_uses_the_fused_update_and_falls_back_when_disabled(monkeypatch):
+    calls = []
+    monkeypatch.setattr(accel, "_adam_cpu", lambda *args: calls.append("fused"))
+    Adam().step(np.zeros(3, np.float32), np.ones(3, np.float32))
+    assert calls == ["fused"]
+    monkeypatch.setattr(accel, "enabled", False)
+    p = np.zeros(3, np.float32)
+    Adam(0.01).step(p, np.ones(3, np.float32))
+    assert calls == ["fused"] and np.allclose(p, -0.01)
+
+
+def test_no_fused_update_for_other_namespaces():
+    import array_api_strict as xp
+    assert accel.fused_adam(xp.zeros(3)) is None
+
+
+def test_threads_may_step_at_the_same_time():
+    """numba's thread pool serves one caller at a time (accel._lock): several threads updating
+    their own parameters at once get the same numbers as one after the other."""
+    results = [None] * 4
+
+    def work(k):
+        results[k] = adam_run(accel.fused_adam(np.zeros(1, np.float32)), np.float32, steps=50, seed=k)[0]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for k in range(4):
+        np.testing.assert_array_equal(results[k], adam_run(accel.fused_adam(np.zeros(1, np.float32)),
+                                                           np.float32, steps=50, seed=k)[0])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_forked_child_still_runs_the_fused_update():
+    """numba's workqueue pool, which accel.py asks for, survives fork (GNU OpenMP's would abort)."""
+    fused = accel.fused_adam(np.zeros(1, np.float32))
+    expected = adam_run(fused, np.float32)[0]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                    # the child: compute, report, leave at once
+        try:
+            same = np.array_equal(adam_run(accel.fused_adam(np.zeros(1, np.float32)), np.float32)[0], expected)
+            os.write(write, b"same" if same else b"different")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 100)
+    os.waitpid(pid, 0)
+    assert answer == b"same"

@@ -1,0 +1,99 @@
+"""The same core on CuPy: run with `pytest -m gpu` on a machine with an NVIDIA GPU and CuPy
+(`pip install -e ".[gpu,test]"`). Deselected by default (pyproject.toml); where they are asked for
+and CuPy or the GPU is missing, they fail saying so."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from digitnet import MLP, Adam, Dense, Tanh, fit, load_mnist, load_model, save_model
+from digitnet.accel import fused_adam
+from digitnet.backend import array_module, to_numpy
+from digitnet.errors import DigitnetError
+from digitnet.optimizers import adam_update
+from gradcheck import max_relative_error, numerical_gradient
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.fixture(scope="module")
+def cp():
+    """CuPy's Array API namespace, on a working GPU."""
+    try:
+        return array_module("gpu")
+    except DigitnetError as e:
+        pytest.fail(f"the GPU tests need CuPy and an NVIDIA GPU: {e}")
+
+
+@pytest.fixture(scope="module")
+def mnist(mnist_dir):
+    return load_mnist(mnist_dir, progress=False)
+
+
+def test_fused_cuda_kernel_matches_the_reference(cp):
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal(100_003).astype(np.float32)
+    grads = [(rng.standard_normal(start.size) * 10.0 ** (t % 5 - 3)).astype(np.float32) for t in range(20)]
+    runs = []
+    for xp, update in ((cp, fused_adam(cp.asarray(start))), (np, adam_update)):
+        assert update is not None
+        p = xp.asarray(start.copy())
+        m, v = xp.zeros(start.shape, dtype=xp.float32), xp.zeros(start.shape, dtype=xp.float32)
+        for t, g in enumerate(grads, start=1):
+            update(p, xp.asarray(g), m, v, 1e-3, 0.9, 0.999, 1e-8, t)
+        runs.append([to_numpy(a) for a in (p - xp.asarray(start), m, v)])
+    for got, want in zip(*runs):
+        np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-6)
+
+
+def test_whole_network_gradient_on_the_gpu(cp):
+    rng = np.random.default_rng(0)
+    layers = [Dense(6, 5, init="glorot", rng=rng, dtype=np.float64), Tanh(),
+              Dense(5, 3, init="glorot", rng=rng, dtype=np.float64)]
+    model = MLP(layers=layers).to("gpu")
+    x, y = cp.asarray(rng.standard_normal((4, 6))), cp.asarray(rng.integers(0, 3, 4))
+
+    def loss_value():
+        return model.loss.value(model.forward(x, training=True), y)
+
+    numeric = numerical_gradient(loss_value, model.params)
+    _, da = model.loss.value_and_gradient(model.forward(x, training=True), y)
+    model.backward(da)
+    assert max_relative_error(to_numpy(model.grads), numeric) < 1e-6
+
+
+def test_two_epochs_on_the_gpu_reach_97_percent_and_the_cpu_reads_the_model(cp, mnist, tmp_path):
+    model = MLP(sizes=(784, 256, 128, 10), random_state=0, device="gpu")
+    fit(model, mnist.x_train, mnist.y_train, x_val=mnist.x_val, y_val=mnist.y_val, epochs=2,
+        learning_rate=2e-3, batch_size=128, schedule="cosine", progress=False)
+    assert model.device == "gpu"
+    gpu_p, gpu_digits = model.predict_proba(mnist.x_test), model.predict(mnist.x_test)
+    assert np.mean(gpu_digits == mnist.y_test) >= 0.97
+    save_model(model, tmp_path / "gpu.npz")
+    cpu_model, _ = load_model(tmp_path / "gpu.npz")
+    assert cpu_model.device == "cpu"
+    cpu_p = cpu_model.predict_proba(mnist.x_test)
+    assert np.mean(cpu_p.argmax(axis=1) == gpu_digits) >= 0.999
+    np.testing.assert_allclose(cpu_p, gpu_p, atol=1e-4)
+
+
+def test_same_seed_same_weights_on_the_gpu(cp, mnist):
+    runs = []
+    for _ in range(2):
+        model = MLP(sizes=(784, 64, 10), dropout=0.2, random_state=4, device="gpu")
+        fit(model, mnist.x_train[:5000], mnist.y_train[:5000], optimizer=Adam(1e-3), epochs=2, batch_size=100,
+            random_state=4, progress=False)
+        runs.append(to_numpy(model.params))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_the_cli_trains_and_predicts_on_the_gpu(cp, mnist_dir, tmp_path):
+    out = tmp_path / "m.npz"
+    trained = subprocess.run([sys.executable, "-m", "digitnet", "train", "--device", "gpu", "--data", str(mnist_dir),
+                              "--epochs", "1", "--quiet", "--out", str(out)], capture_output=True, text=True)
+    assert trained.returncode == 0, trained.stderr
+    assert "on the GPU" in trained.stdout
+    evaluated = subprocess.run([sys.executable, "-m", "digitnet", "evaluate", str(out), "--device", "gpu",
+                                "--data", str(mnist_dir), "--json"], capture_output=True, text=True)
+    assert evaluated.returncode == 0, evaluated.stderr
