@@ -38,7 +38,8 @@ def main(argv=None):
     p.add_argument("--data", help="MNIST directory (default: the download cache)")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--train-args", default="", metavar="FLAGS",
-                   help="flags added to `digitnet train`, e.g. \"--batch-size 256 --epochs 6\" to time another setting")
+                   help="flags added to `digitnet train`, e.g. \"--batch-size 256 --epochs 6\", to time "
+                   "another setting")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

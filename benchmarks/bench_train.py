@@ -9,7 +9,8 @@ to PyTorch's: the median of the epochs, and the median of each round's own ratio
 
     python benchmarks/bench_train.py --data ../shared/data/mnist                       # ref, CPU
     python benchmarks/bench_train.py --data ../shared/data/mnist --sizes 784,1024,1024,10
-    python benchmarks/bench_train.py --data DIR --device gpu --batch-size 1024 --sizes 784,2500,2000,1500,1000,500,10
+    python benchmarks/bench_train.py --data DIR --device gpu --batch-size 1024 \
+        --sizes 784,2500,2000,1500,1000,500,10                                         # Ciresan et al.
     taskset -c 0-3 python benchmarks/bench_train.py --data DIR                         # 4 cores
 
 Install the other systems with `pip install -e ".[bench]"` (and CuPy for --device gpu).
@@ -21,6 +22,7 @@ import statistics
 import sys
 import time
 
+import numba
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -95,6 +97,16 @@ def sklearn_system(data, sizes, batch):
     return train_epoch, lambda: float(clf.score(data.x_test, data.y_test))
 
 
+def make_systems(args, data, sizes):
+    """{name: ((train_epoch, accuracy), epochs)} for every system asked for."""
+    systems = {"digitnet": (digitnet_system(data, sizes, args.batch_size, args.device), args.epochs)}
+    if "pytorch" not in args.skip:
+        systems["pytorch"] = (pytorch_system(data, sizes, args.batch_size, args.device, args.threads), args.epochs)
+    if "sklearn" not in args.skip and args.device == "cpu":
+        systems["sklearn"] = (sklearn_system(data, sizes, args.batch_size), args.sklearn_epochs)
+    return systems
+
+
 def run_interleaved(systems, epochs):
     """Epoch 1 of every system, then epoch 2 of every system, ...: all see the same machine."""
     times = {name: [] for name in systems}
@@ -136,17 +148,13 @@ def main(argv=None):
 
     sizes = tuple(int(s) for s in args.sizes.split(","))
     accel.enabled = not args.reference_update
+    accel.fused_adam(np.zeros(1, np.float32))                # numba's thread pool chosen (accel.py) ...
+    numba.set_num_threads(args.threads)                      # ... and started with this many threads
     data = load_mnist(args.data, validation_size=0, progress=False)
     with threadpool_limits(args.threads):
         blas = [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
                 for i in threadpool_info() if i["user_api"] == "blas"]
-        systems = {"digitnet": (digitnet_system(data, sizes, args.batch_size, args.device), args.epochs)}
-        if "pytorch" not in args.skip:
-            systems["pytorch"] = (pytorch_system(data, sizes, args.batch_size, args.device, args.threads),
-                                  args.epochs)
-        if "sklearn" not in args.skip and args.device == "cpu":
-            systems["sklearn"] = (sklearn_system(data, sizes, args.batch_size), args.sklearn_epochs)
-        results = run_interleaved(systems, args.epochs)
+        results = run_interleaved(make_systems(args, data, sizes), args.epochs)
     ours = results["digitnet"]
     torch_run = results.get("pytorch")
     report = {

@@ -1,5 +1,7 @@
 """The fused Adam update (accel.py) against the reference in plain array operations."""
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -30,6 +32,29 @@ def test_fused_adam_matches_the_reference(dtype):
     single = dtype == np.float32            # the two fold the bias corrections differently: rounding differs
     for got, want in zip(adam_run(fused, dtype), adam_run(adam_update, dtype)):
         np.testing.assert_allclose(got, want, rtol=1e-3 if single else 1e-10, atol=1e-6 if single else 1e-12)
+
+
+def test_a_nan_gradient_makes_nan_weights_as_in_the_reference():
+    """The fused loop's flush of tiny moments must not swallow a NaN (fit's last check needs it)."""
+    for update in (accel.fused_adam(np.zeros(1, np.float32)), adam_update):
+        p, m, v = np.ones(3, np.float32), np.zeros(3, np.float32), np.zeros(3, np.float32)
+        update(p, np.array([np.nan, 1e-35, 1], np.float32), m, v, 1e-3, 0.9, 0.999, 1e-8, 1)
+        assert np.isnan(p[0]) and np.isnan(m[0]) and np.isnan(v[0]) and np.isfinite(p[1:]).all()
+
+
+def test_tiny_moments_become_zero_not_subnormal():
+    p, m, v = np.ones(2, np.float32), np.array([1e-31, 1.0], np.float32), np.array([1e-33, 1.0], np.float32)
+    accel.fused_adam(p)(p, np.zeros(2, np.float32), m, v, 1e-3, 0.9, 0.999, 1e-8, 5)
+    assert m[0] == 0 and v[0] == 0 and m[1] == np.float32(0.9) and v[1] == np.float32(0.999)
+
+
+def test_only_a_contiguous_vector_takes_the_fused_loop():
+    assert accel.fused_adam(np.zeros((2, 3), np.float32)) is None
+    assert accel.fused_adam(np.zeros(6, np.float32)[::2]) is None
+    assert accel.fused_adam(np.zeros(6, np.int64)) is None
+    p = np.ones((2, 3), np.float32)
+    Adam(0.01).step(p, np.ones((2, 3), np.float32))          # the reference, for any shape
+    np.testing.assert_allclose(p, 0.99)
 
 
 def test_adam_uses_the_fused_update_and_falls_back_when_disabled(monkeypatch):
@@ -83,3 +108,14 @@ def test_a_forked_child_still_runs_the_fused_update():
     answer = os.read(read, 100)
     os.waitpid(pid, 0)
     assert answer == b"same"
+
+
+def test_with_openmp_threads_already_started_the_loop_keeps_to_one_core():
+    """GNU OpenMP's idle threads spin on the cores BLAS needs: where numba's threads were started
+    as OpenMP's before digitnet's first update, the loop runs on one core instead (accel.py)."""
+    code = ("import numba, numpy as np; numba.set_num_threads(1); from digitnet import accel; "
+            "accel.fused_adam(np.zeros(1, np.float32)); "
+            "print(numba.threading_layer(), accel._numba_kernel().targetoptions.get('parallel', False))")
+    layer, parallel = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                     check=True).stdout.split()
+    assert (parallel == "True") == (layer != "omp")

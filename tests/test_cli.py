@@ -161,3 +161,12 @@ def test_diverging_training_saves_nothing(mnist_dir, tmp_path):
                       "--epochs", 1, "--out", out, check=False)
     assert_one_line_error(result, r"training diverged: .* try a smaller one \(e.g. --lr 10000\)")
     assert not out.exists()
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("cupy") is not None, reason="CuPy is installed here")
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
+def test_gpu_without_cupy_is_one_line(command, trained, mnist_dir):
+    args = {"train": ["--data", mnist_dir], "evaluate": [trained[0], "--data", mnist_dir],
+            "predict": [trained[0], Path(__file__).parents[1] / "docs" / "examples"]}[command]
+    result = digitnet(command, *args, "--device", "gpu", check=False)
+    assert_one_line_error(result, r"--device gpu needs CuPy, which is not installed: pip install cupy-cuda12x")

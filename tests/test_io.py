@@ -26,6 +26,17 @@ def test_round_trip(saved):
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
+def test_load_onto_another_device_and_save_from_it(saved, tmp_path):
+    import array_api_strict as xp
+    model, path = saved
+    loaded, _ = load_model(path, device=xp)
+    assert loaded.device == "array_api_strict" and type(loaded.params).__module__.startswith("array_api_strict")
+    X = np.random.default_rng(0).random((5, 784), dtype=np.float32)
+    np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-6)
+    again, _ = load_model(save_model(loaded, tmp_path / "again.npz"))
+    np.testing.assert_array_equal(again.params, model.params)
+
+
 def test_no_temp_file_left_and_weights_are_float32(saved, tmp_path):
     _, path = saved
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]

