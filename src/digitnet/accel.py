@@ -11,9 +11,9 @@ most of a training step. Here the same arithmetic runs once per element:
 
 The bias corrections are folded into two numbers per step,
 lr_t = lr * sqrt(1 - beta2**t) / (1 - beta1**t) and eps_t = eps * sqrt(1 - beta2**t),
-which gives exactly the textbook update; the CPU loop also sets moments too small
-to matter to zero (TINY). tests/test_accel.py compares both
-kernels with `adam_update`; benchmarks/README.md has what they buy.
+which gives exactly the textbook update; the CPU loop also sets moments too
+small to matter to zero (TINY). tests/test_accel.py (CPU) and tests/test_gpu.py
+(GPU) compare the loops with `adam_update`; benchmarks/README.md has what they buy.
 `fused_adam(params)` returns None where neither applies (another array
 namespace, numba not importable), and the caller then runs the reference.
 """
@@ -27,9 +27,8 @@ import numpy as np
 enabled = True                  # False: always the reference (benchmarks compare the two)
 # Moments below TINY are set to zero in the CPU loop. m shrinks by beta1 = 0.9 at every step its
 # gradient is 0, and within a few hundred steps reaches the subnormal numbers (below 1.2e-38 in
-# float32), which x86 processors compute 10-100 times slower: after two epochs of the wide net
-# 2% of m was subnormal and the update took 3x as long. At 1e-30 a moment moves no weight
-# (a step of at most lr * 1e-30 / eps).
+# float32), which x86 processors compute many times slower (benchmarks/README.md). At 1e-30 a
+# moment moves no weight (a step of at most lr * 1e-30 / eps).
 TINY = 1e-30
 _lock = threading.Lock()        # numba's "workqueue" threads serve one caller at a time
 
@@ -94,7 +93,7 @@ def _numba_kernel():
 
 def _openmp_threads(numba):
     """Whether numba's threads are GNU OpenMP's, which spin when idle, on the very cores BLAS
-    needs next: that made a step 6x slower. Numba's own pool ("workqueue") sleeps instead, so
+    needs next (benchmarks/README.md). Numba's own pool ("workqueue") sleeps instead, so
     accel.py asks for it unless numba's threads have started already or the user chose a pool
     (NUMBA_THREADING_LAYER). The choice is the process's, for any numba code run after this;
     workqueue also survives fork."""
