@@ -36,10 +36,10 @@ def main(argv=None):
 
     data = load_mnist(args.data, progress=False)
     if args.model:
-        model, _ = load_model(args.model)
+        model = load_model(args.model)
     else:
         model = MLP(random_state=0)
-        fit(model, data.x_train, data.y_train, epochs=1, progress=False)
+        fit(model, data.x_train, data.y_train, epochs=1, verbose=0)
     X = data.x_test
     batch_s = median_time(lambda: model.predict(X), args.repeats)
     single_s = median_time(lambda: [model.predict(X[i:i + 1]) for i in range(100)], args.repeats) / 100

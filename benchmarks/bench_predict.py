@@ -34,7 +34,7 @@ def main(argv=None):
     p.add_argument("--per-font", type=int, default=8, help="rendered variants of each digit in each font")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    model, _ = load_model(args.model)
+    model = load_model(args.model)
     x = load_mnist(args.data, progress=False).x_test[:args.n]
     raw = model.predict(x)
     start = time.perf_counter()

@@ -45,7 +45,7 @@ def digitnet_system(data, sizes, batch, device, seed=0):
 
     def train_epoch():
         history = fit(model, x, y, optimizer=opt, learning_rate=LR, schedule="constant", epochs=1,
-                      batch_size=batch, random_state=next(epoch), progress=False)
+                      batch_size=batch, random_state=next(epoch), verbose=0)
         return history["seconds"][0]
 
     return train_epoch, lambda: model.score(data.x_test, data.y_test)

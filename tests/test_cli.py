@@ -155,12 +155,16 @@ def test_bad_arguments(args, message, mnist_dir):
                           else digitnet(*args, check=False), message)
 
 
-def test_diverging_training_saves_nothing(mnist_dir, tmp_path):
+def test_diverging_training_saves_nothing_and_names_a_rate_that_trains(mnist_dir, tmp_path):
     out = tmp_path / "m.npz"
-    result = digitnet("train", "--data", mnist_dir, "--optimizer", "sgd", "--lr", 1e5, "--hidden", "16",
-                      "--epochs", 1, "--out", out, check=False)
-    assert_one_line_error(result, r"training diverged: .* try a smaller one \(e.g. --lr 10000\)")
+    flags = ["--data", mnist_dir, "--optimizer", "sgd", "--hidden", "16", "--epochs", 1, "--out", out]
+    result = digitnet("train", "--lr", 1e5, *flags, check=False)
+    assert_one_line_error(result, r"training diverged: .* the learning rate 100000 is too large for this network; "
+                                  r"\S+ trained 20 steps without diverging: try --lr \S+$")
     assert not out.exists()
+    suggested = result.stderr.strip().rsplit("--lr ", 1)[1]
+    digitnet("train", "--lr", suggested, *flags, "--quiet")             # the advice works as written
+    assert out.exists()
 
 
 @pytest.mark.skipif(__import__("importlib").util.find_spec("cupy") is not None, reason="CuPy is installed here")
@@ -170,3 +174,71 @@ def test_gpu_without_cupy_is_one_line(command, trained, mnist_dir):
             "predict": [trained[0], Path(__file__).parents[1] / "docs" / "examples"]}[command]
     result = digitnet(command, *args, "--device", "gpu", check=False)
     assert_one_line_error(result, r"--device gpu needs CuPy, which is not installed: pip install cupy-cuda12x")
+
+
+def test_a_file_that_is_not_a_model_gets_our_words_not_numpys(trained, tmp_path, mnist_dir):
+    text = tmp_path / "fake.npz"
+    text.write_text("not a model\n")
+    image = Path(__file__).parents[1] / "docs" / "examples" / "seven-transparent.png"
+    for result, what in ((digitnet("evaluate", text, "--data", mnist_dir, check=False), "a text file"),
+                         (digitnet("predict", image, image, check=False), "a PNG image"),
+                         (digitnet("show", text, "--data", mnist_dir, check=False), "a text file"),
+                         (digitnet("report", text, "--data", mnist_dir, check=False), "a text file")):
+        assert_one_line_error(result, rf"not a digitnet model file: it is {what}; a digitnet model file is the .npz")
+        assert "allow_pickle" not in result.stderr and "unsafe" not in result.stderr
+
+
+def test_evaluate_on_a_folder_suggests_a_train_command_that_works(tmp_path, mnist_dir):
+    result = digitnet("evaluate", tmp_path, "--data", mnist_dir, check=False)
+    assert_one_line_error(result, "is a directory, not a model file")
+    suggested = re.search(r"`digitnet (train --out \S+)`", result.stderr).group(1).split()
+    refused = digitnet(*suggested, "--data", tmp_path / "no-data-here", check=False)
+    assert "is a directory" not in refused.stderr                    # train takes the path it was given
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--epochs", 0], "epochs 0 must be a whole number of at least 1"),
+    (["--epochs", -1], "epochs -1 must be a whole number of at least 1"),
+    (["--batch-size", 0], "batch size 0 must be a whole number of at least 1"),
+    (["--lr", -1], r"learning rate -1.0 must be a positive number"),
+    (["--l2", -1], r"l2 -1.0 must be zero or a small positive number"),
+])
+def test_settings_are_checked_before_the_data_is_read(flags, message, tmp_path):
+    """Nothing is printed and no data is read first: --data names a folder with no MNIST in it."""
+    result = digitnet("train", "--data", tmp_path, *flags, check=False)
+    assert_one_line_error(result, message)
+    assert result.stdout == ""
+
+
+def test_a_closed_pipe_ends_quietly_like_a_unix_tool():
+    read, write = os.pipe()
+    os.close(read)                                   # the reader is gone before the first line
+    result = subprocess.run([sys.executable, "-m", "digitnet", "presets"], stdout=write, stderr=subprocess.PIPE,
+                            text=True, timeout=60)
+    os.close(write)
+    assert result.returncode == 141 and result.stderr == ""
+
+
+def test_version():
+    assert digitnet("--version").stdout.strip() == "digitnet 0.1.0"
+
+
+def test_top_k_says_how_many_it_lists(trained):
+    image = Path(__file__).parents[1] / "docs" / "examples" / "three-serif.webp"
+    line = digitnet("predict", trained[0], image, "--top", 11).stdout.strip()
+    listed = line.split("top 10: ")[1].split(", ")
+    assert len(listed) == 10
+
+
+def test_predict_help_names_no_file_outside_the_package():
+    assert "docs/" not in digitnet("predict", "--help").stdout
+
+
+def test_a_preset_without_out_keeps_the_default_model(mnist_dir, isolated_dirs):
+    home = isolated_dirs / "home"
+    default = home / "model.npz"
+    default.parent.mkdir(parents=True, exist_ok=True)
+    default.write_bytes(b"the user's own model")
+    result = digitnet("train", "--preset", "cross-entropy-94", "--data", mnist_dir, "--quiet")
+    assert default.read_bytes() == b"the user's own model"
+    assert f"saved model to {home / 'cross-entropy-94.npz'}" in result.stdout

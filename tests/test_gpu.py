@@ -59,12 +59,12 @@ def test_whole_network_gradient_on_the_gpu(cp):
 def test_two_epochs_on_the_gpu_reach_97_percent_and_the_cpu_reads_the_model(cp, mnist, tmp_path):
     model = MLP(sizes=(784, 256, 128, 10), random_state=0, device="gpu")
     fit(model, mnist.x_train, mnist.y_train, x_val=mnist.x_val, y_val=mnist.y_val, epochs=2,
-        learning_rate=2e-3, batch_size=128, schedule="cosine", progress=False)
+        learning_rate=2e-3, batch_size=128, schedule="cosine", verbose=0)
     assert model.device == "gpu"
     gpu_p, gpu_digits = model.predict_proba(mnist.x_test), model.predict(mnist.x_test)
     assert np.mean(gpu_digits == mnist.y_test) >= 0.97
     save_model(model, tmp_path / "gpu.npz")
-    cpu_model, _ = load_model(tmp_path / "gpu.npz")
+    cpu_model = load_model(tmp_path / "gpu.npz")
     assert cpu_model.device == "cpu"
     cpu_p = cpu_model.predict_proba(mnist.x_test)
     assert np.mean(cpu_p.argmax(axis=1) == gpu_digits) >= 0.999
@@ -76,7 +76,7 @@ def test_same_seed_same_weights_on_the_gpu(cp, mnist):
     for _ in range(2):
         model = MLP(sizes=(784, 64, 10), dropout=0.2, random_state=4, device="gpu")
         fit(model, mnist.x_train[:5000], mnist.y_train[:5000], optimizer=Adam(1e-3), epochs=2, batch_size=100,
-            random_state=4, progress=False)
+            random_state=4, verbose=0)
         runs.append(to_numpy(model.params))
     np.testing.assert_array_equal(runs[0], runs[1])
 

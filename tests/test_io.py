@@ -1,5 +1,6 @@
 """Model files: round trip, atomic writes, and a clear error for every kind of bad file."""
 import json
+import re
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ def saved(tmp_path):
 
 def test_round_trip(saved):
     model, path = saved
-    loaded, meta = load_model(path)
+    loaded = load_model(path)
+    meta = loaded.metadata
     np.testing.assert_array_equal(loaded.params, model.params)
     assert loaded.config() == model.config()
     assert meta["metrics"] == {"test_accuracy": 0.5} and meta["version"] == 1
@@ -29,11 +31,11 @@ def test_round_trip(saved):
 def test_load_onto_another_device_and_save_from_it(saved, tmp_path):
     import array_api_strict as xp
     model, path = saved
-    loaded, _ = load_model(path, device=xp)
+    loaded = load_model(path, device=xp)
     assert loaded.device == "array_api_strict" and type(loaded.params).__module__.startswith("array_api_strict")
     X = np.random.default_rng(0).random((5, 784), dtype=np.float32)
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-6)
-    again, _ = load_model(save_model(loaded, tmp_path / "again.npz"))
+    again = load_model(save_model(loaded, tmp_path / "again.npz"))
     np.testing.assert_array_equal(again.params, model.params)
 
 
@@ -84,19 +86,71 @@ def test_bad_model_files(saved, change, message):
         load_model(path)
 
 
-def test_not_a_model_file(tmp_path):
-    (tmp_path / "junk.npz").write_bytes(b"hello, not a zip")
-    with pytest.raises(ModelFileError, match="junk.npz: not a digitnet model file"):
-        load_model(tmp_path / "junk.npz")
+def test_load_model_returns_the_model_with_its_metadata(saved):
+    model, path = saved
+    loaded = load_model(path)
+    X = np.random.default_rng(0).random((5, 784), dtype=np.float32)
+    assert loaded.score(X, model.predict(X)) == 1.0
+    assert loaded.metadata["metrics"] == {"test_accuracy": 0.5} and loaded.metadata["format"] == "digitnet-model"
+    assert MLP(sizes=(4, 3)).metadata == {}
+
+
+def npy_bytes():
+    import io
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content, what", [
+    (b"hello, not a zip\n", "it is a text file"),
+    (b"", "it is empty"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(100), "it is a PNG image"),
+    (b"\xff\xd8\xff\xe0" + bytes(100), "it is a JPEG image"),
+    (b"RIFF\x00\x00\x00\x00WEBPVP8 " + bytes(100), "it is a WebP image"),
+    (b"\x80\x04\x95" + bytes(50), "it is a Python pickle, which digitnet never loads"),
+    (b"PK\x03\x04" + bytes(50), r"it is a zip archive but not a readable .npz \(cut short, damaged, or another "
+                                 r"kind of zip\)"),
+    (b"\x1f\x8b\x08" + bytes(50), "it is gzip-compressed data"),
+    (npy_bytes(), r"it is a single NumPy array \(.npy\), not an .npz"),
+    (bytes(range(256)), "it is binary data of a kind digitnet does not know"),
+])
+def test_a_file_that_is_not_a_model_is_described_in_our_words(tmp_path, content, what):
+    path = tmp_path / "fake.npz"
+    path.write_bytes(content)
+    with pytest.raises(ModelFileError) as error:
+        load_model(path)
+    message = str(error.value)
+    assert re.match(rf"{re.escape(str(path))}: not a digitnet model file: {what}; a digitnet model file is "
+                    r"the .npz that `digitnet train --out FILE` writes$", message), message
+    assert "allow_pickle" not in message and "unsafe" not in message
+
+
+def test_missing_file_or_a_directory_suggest_a_command_that_works(tmp_path):
     with pytest.raises(ModelFileError, match="missing.npz: no such model file; train one with"):
         load_model(tmp_path / "missing.npz")
+    with pytest.raises(ModelFileError, match=re.escape(f"{tmp_path} is a directory, not a model file: name the "
+                                                       f"model file in it, or train one with `digitnet train "
+                                                       f"--out {tmp_path / 'model.npz'}`")):
+        load_model(tmp_path)
 
 
 def test_pickled_object_arrays_are_refused(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, metadata=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ModelFileError, match="evil.npz: not a digitnet model file"):
+    with pytest.raises(ModelFileError, match="evil.npz: not a digitnet model file: an .npz of Python objects, "
+                                             "which digitnet never unpickles") as error:
         load_model(path)
+    assert "allow_pickle" not in str(error.value)
+
+
+def test_a_damaged_npz_is_named(saved, tmp_path):
+    _, path = saved
+    damaged = tmp_path / "cut.npz"
+    damaged.write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(ModelFileError, match="cut.npz: (a damaged .npz|not a digitnet model file: it is a zip "
+                                             "archive but not a readable .npz)"):
+        load_model(damaged)
 
 
 def test_refuses_to_save_nan_model(tmp_path):

@@ -47,7 +47,7 @@ def model_file(mnist_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def test_set(model_file, mnist_dir):
     """(x_test, y_test, predicted, probabilities) of the tiny model, computed in this process."""
-    model, _ = load_model(model_file)
+    model = load_model(model_file)
     data = load_mnist(mnist_dir, validation_size=0, progress=False)
     return data.x_test, data.y_test, model.predict(data.x_test), model.predict_proba(data.x_test)
 

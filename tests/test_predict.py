@@ -25,7 +25,7 @@ def model(mnist):
     """Trained with `digitnet train`'s defaults (784-256-128-10, Adam 0.006 cosine, batch 512, 8 epochs)."""
     net = MLP(random_state=0)
     fit(net, mnist.x_train, mnist.y_train, learning_rate=6e-3, schedule="cosine", batch_size=512, epochs=8,
-        progress=False)
+        verbose=0)
     return net
 
 
@@ -142,3 +142,9 @@ def test_cli_text_output_and_top_k(model_file, tmp_path):
     result = digitnet("predict", model_file, path, "--top", 2)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"{path}: 8 (") and "top 2: 8 " in result.stdout
+
+
+def test_a_prediction_prints_in_one_line(model):
+    prediction = predict_image(model, np.zeros((28, 28)) + np.eye(28))
+    assert "\n" not in repr(prediction)
+    assert repr(prediction).startswith(f"Prediction(digit={prediction.digit}, probability=")

@@ -40,7 +40,7 @@ def test_preset_builds_its_architecture_and_trains_a_step(name):
     x, y = rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32)
     before = model.params.copy()
     history = fit(model, x, y, optimizer=make_optimizer(s["optimizer"], s["lr"]), l2=s["l2"], epochs=1,
-                  batch_size=32, progress=False)            # one step: the batch is all 32 rows
+                  batch_size=32, verbose=0)            # one step: the batch is all 32 rows
     assert np.isfinite(history["train_loss"][0]) and not np.array_equal(before, model.params)
 
 

@@ -65,6 +65,13 @@ def test_every_figure_is_a_wide_png_embedded_in_the_page(trained):
         assert f'src="{uri}"' in page, name
 
 
+def test_captions_show_code_not_markdown(trained):
+    page = (trained[1] / "index.html").read_text(encoding="utf-8")
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
+    assert captions and not any("`" in caption for caption in captions)
+    assert any("<code>digitnet evaluate</code>" in caption for caption in captions)
+
+
 def test_page_is_self_contained(trained):
     page = (trained[1] / "index.html").read_text(encoding="utf-8")
     sources = re.findall(r'(?:src|href)\s*=\s*["\']?([^"\' >]*)', page, re.I)
@@ -108,7 +115,8 @@ def test_report_figures_draw_the_evaluated_numbers(trained, evaluated, mnist_dir
         monkeypatch.setattr(plots, name, wrapper)
     for name in ("confusion_matrix", "precision_recall", "confident_mistakes"):
         spy(name)
-    model, meta = load_model(trained[0])
+    model = load_model(trained[0])
+    meta = model.metadata
     data = load_mnist(mnist_dir, validation_size=5000, seed=0, progress=False)
     write_report(model, meta, data, tmp_path)
     assert drawn["confusion_matrix"]["confusion_matrix"].tolist() == evaluated["confusion_matrix"]

@@ -1,5 +1,6 @@
 """train_step and fit(): one step by the book, learning on real MNIST, the same training on every
 array namespace, reproducibility, history, live parameters, the divergence guard."""
+import re
 import threading
 
 import numpy as np
@@ -27,7 +28,7 @@ def blobs(n=300, seed=0):
 def test_real_mnist_two_epochs_reaches_96_percent(mnist):
     model = MLP(sizes=(784, 256, 128, 10), random_state=0)
     history = fit(model, mnist.x_train, mnist.y_train, x_val=mnist.x_val, y_val=mnist.y_val,
-                  epochs=2, learning_rate=2e-3, schedule="cosine", progress=False)
+                  epochs=2, learning_rate=2e-3, schedule="cosine", verbose=0)
     assert model.score(mnist.x_test, mnist.y_test) >= 0.96
     assert history["train_loss"][1] < history["train_loss"][0]
     assert history["val_accuracy"][-1] >= 0.95
@@ -38,11 +39,11 @@ def test_same_seed_gives_bit_identical_weights():
     runs = []
     for _ in range(2):
         model = MLP(sizes=(4, 8, 3), dropout=0.2, random_state=5)
-        fit(model, x, y, epochs=3, batch_size=16, random_state=5, progress=False)
+        fit(model, x, y, epochs=3, batch_size=16, random_state=5, verbose=0)
         runs.append(model.params.copy())
     np.testing.assert_array_equal(runs[0], runs[1])
     other = MLP(sizes=(4, 8, 3), dropout=0.2, random_state=5)
-    fit(other, x, y, epochs=3, batch_size=16, random_state=6, progress=False)
+    fit(other, x, y, epochs=3, batch_size=16, random_state=6, verbose=0)
     assert not np.array_equal(runs[0], other.params)
 
 
@@ -50,7 +51,7 @@ def test_same_seed_gives_bit_identical_weights():
 def test_every_optimizer_learns(optimizer, lr):
     x, y = blobs()
     model = MLP(sizes=(4, 8, 3), random_state=0)
-    fit(model, x, y, optimizer=optimizer, learning_rate=lr, epochs=20, batch_size=32, progress=False)
+    fit(model, x, y, optimizer=optimizer, learning_rate=lr, epochs=20, batch_size=32, verbose=0)
     assert model.score(x, y) > 0.95
 
 
@@ -59,7 +60,7 @@ def test_full_batch_gradient_descent_and_history():
     model = MLP(sizes=(4, 3), random_state=0)
     seen = []
     history = fit(model, x, y, x_val=x[:50], y_val=y[:50], optimizer="sgd", learning_rate=0.5,
-                  epochs=30, batch_size=10_000, progress=False, callbacks=[seen.append])
+                  epochs=30, batch_size=10_000, verbose=0, callbacks=[seen.append])
     assert model.score(x, y) > 0.95
     assert set(history) == set(HISTORY_KEYS) and history["epoch"] == list(range(1, 31))
     assert seen[-1]["val_accuracy"] == history["val_accuracy"][-1]
@@ -71,17 +72,34 @@ def test_l2_shrinks_weights_not_biases():
     norms = []
     for l2 in (0.0, 0.1):
         model = MLP(sizes=(4, 8, 3), random_state=0)
-        fit(model, x, y, optimizer="sgd", learning_rate=0.1, epochs=10, l2=l2, progress=False)
+        fit(model, x, y, optimizer="sgd", learning_rate=0.1, epochs=10, l2=l2, verbose=0)
         norms.append(np.linalg.norm(model.params[:model.n_weights]))
     assert norms[1] < 0.85 * norms[0]
 
 
-def test_divergence_stops_with_advice_and_never_yields_a_nan_model():
+@pytest.mark.parametrize("optimizer, rate", [("sgd", 1e9), ("adam", 1e9), ("nesterov", 1e4)])
+def test_divergence_names_a_rate_that_trains(optimizer, rate):
+    """Not just rate / 10, which diverges again from 1e9: a rate seen to train, which does."""
     x, y = blobs()
     model = MLP(sizes=(4, 64, 3), random_state=0)
-    with pytest.raises(TrainingDiverged, match=r"training diverged: .* the learning rate 1e\+06 is too large .*"
-                                               r"try a smaller one \(e.g. --lr 100000\)"):
-        fit(model, x * 1000, y, optimizer="sgd", learning_rate=1e6, epochs=5, progress=False)
+    start = model.params.copy()
+    with pytest.raises(TrainingDiverged, match=rf"training diverged: the loss went from .* by epoch 1, batch \d+; "
+                                               rf"the learning rate {re.escape(f'{rate:g}')} is too large for "
+                                               r"this network; "
+                                               r"\S+ trained 20 steps without diverging: try --lr \S+$") as error:
+        fit(model, x, y, optimizer=optimizer, learning_rate=rate, epochs=5, verbose=0)
+    np.testing.assert_array_equal(model.params, start)            # not NaN: the weights it started from
+    suggested = float(str(error.value).rsplit("--lr ", 1)[1])
+    assert suggested <= rate / 10
+    fit(model, x, y, optimizer=optimizer, learning_rate=suggested, epochs=5, verbose=0)
+    assert model.score(x, y) > 0.9
+
+
+def test_divergence_that_no_rate_cures_points_at_the_data():
+    x, y = blobs()
+    with pytest.raises(TrainingDiverged, match=r"no rate down to 1e-06 trained 20 steps: check that the inputs "
+                                               r"are scaled to \[0, 1\]"):
+        fit(MLP(sizes=(4, 64, 3)), x * 1e30, y, optimizer="sgd", learning_rate=1.0, epochs=2, verbose=0)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -94,14 +112,14 @@ def test_divergence_stops_with_advice_and_never_yields_a_nan_model():
 def test_bad_settings(kwargs, message):
     x, y = blobs()
     with pytest.raises(DigitnetError, match=message):
-        fit(MLP(sizes=(4, 3)), x, y, progress=False, **kwargs)
+        fit(MLP(sizes=(4, 3)), x, y, verbose=0, **kwargs)
 
 
 def test_cosine_schedule_ends_near_zero():
     x, y = blobs()
     model = MLP(sizes=(4, 3))
     opt = __import__("digitnet").Adam(0.01)
-    fit(model, x, y, optimizer=opt, learning_rate=0.01, epochs=2, batch_size=100, schedule="cosine", progress=False)
+    fit(model, x, y, optimizer=opt, learning_rate=0.01, epochs=2, batch_size=100, schedule="cosine", verbose=0)
     assert 0 < opt.learning_rate < 0.01 * 0.1
 
 
@@ -145,7 +163,7 @@ def test_fit_trains_alike_on_every_namespace(xp):
         model = MLP(sizes=(4, 16, 3), random_state=2).to(namespace)
         x_val, y_val = namespace.asarray(x[:60]), namespace.asarray(y[:60])     # already on the device
         histories.append(fit(model, x, y, x_val=x_val, y_val=y_val, optimizer="adam", learning_rate=0.01,
-                             epochs=3, batch_size=32, l2=1e-4, random_state=2, progress=False))
+                             epochs=3, batch_size=32, l2=1e-4, random_state=2, verbose=0))
         weights.append(to_numpy(model.params))
     np.testing.assert_allclose(weights[1], weights[0], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(histories[1]["train_loss"], histories[0]["train_loss"], rtol=1e-4)
@@ -156,7 +174,7 @@ def test_callbacks_see_the_live_weights_and_gradient():
     x, y = blobs()
     model = MLP(sizes=(4, 8, 3), random_state=0)
     seen = []
-    fit(model, x, y, epochs=2, batch_size=50, progress=False,
+    fit(model, x, y, epochs=2, batch_size=50, verbose=0,
         callbacks=[lambda record: seen.append((model.params.copy(), model.grads.copy()))])
     np.testing.assert_array_equal(seen[-1][0], model.params)
     assert not np.array_equal(seen[0][0], seen[1][0]) and np.abs(seen[-1][1]).max() > 0
@@ -169,7 +187,7 @@ def test_a_callback_may_change_the_weights():
     def zero_the_first_bias(record):
         model.dense[0].b[...] = 0
 
-    fit(model, x, y, epochs=2, batch_size=300, optimizer="sgd", learning_rate=1e-9, progress=False,
+    fit(model, x, y, epochs=2, batch_size=300, optimizer="sgd", learning_rate=1e-9, verbose=0,
         callbacks=[zero_the_first_bias])
     assert np.abs(model.dense[0].b).max() < 1e-6
 
@@ -183,14 +201,14 @@ def test_any_object_with_step_and_learning_rate_is_an_optimizer():
 
     x, y = blobs()
     model = MLP(sizes=(4, 8, 3), random_state=0)
-    fit(model, x, y, optimizer=HalfSGD(), learning_rate=0.5, epochs=20, batch_size=32, progress=False)
+    fit(model, x, y, optimizer=HalfSGD(), learning_rate=0.5, epochs=20, batch_size=32, verbose=0)
     assert model.score(x, y) > 0.95
 
 
 def test_training_starts_no_thread_of_its_own():
     x, y = blobs()
     before = threading.active_count()
-    fit(MLP(sizes=(4, 8, 3)), x, y, epochs=2, progress=False, optimizer=Adam(0.01))
+    fit(MLP(sizes=(4, 8, 3)), x, y, epochs=2, verbose=0, optimizer=Adam(0.01))
     MLP(sizes=(4, 8, 3)).predict(np.ones((5000, 4), np.float32))
     assert threading.active_count() == before
 
@@ -199,7 +217,7 @@ def test_labels_outside_the_classes_are_refused():
     x, y = blobs()
     y[7] = 3
     with pytest.raises(DigitnetError, match="label 3 is not a class of this network: labels must be 0 to 2"):
-        fit(MLP(sizes=(4, 3)), x, y, progress=False)
+        fit(MLP(sizes=(4, 3)), x, y, verbose=0)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -212,21 +230,21 @@ def test_labels_outside_the_classes_are_refused():
 def test_bad_validation_labels_are_named_before_training(kwargs, message):
     x, y = blobs()
     with pytest.raises(DigitnetError, match=message):
-        fit(MLP(sizes=(4, 3)), x, y, x_val=x[:60], progress=False, **kwargs)
+        fit(MLP(sizes=(4, 3)), x, y, x_val=x[:60], verbose=0, **kwargs)
 
 
 def test_an_empty_validation_set_means_no_validation():
     x, y = blobs()
-    history = fit(MLP(sizes=(4, 3)), x, y, x_val=x[:0], y_val=y[:0], epochs=1, progress=False)
+    history = fit(MLP(sizes=(4, 3)), x, y, x_val=x[:0], y_val=y[:0], epochs=1, verbose=0)
     assert history["val_loss"] == [None]
 
 
 def test_an_optimizer_object_keeps_its_own_rate_unless_told():
     x, y = blobs()
     opt = SGD(0.25)
-    fit(MLP(sizes=(4, 3)), x, y, optimizer=opt, epochs=1, progress=False)
+    fit(MLP(sizes=(4, 3)), x, y, optimizer=opt, epochs=1, verbose=0)
     assert opt.learning_rate == 0.25
-    fit(MLP(sizes=(4, 3)), x, y, optimizer=opt, learning_rate=0.5, epochs=1, progress=False)
+    fit(MLP(sizes=(4, 3)), x, y, optimizer=opt, learning_rate=0.5, epochs=1, verbose=0)
     assert opt.learning_rate == 0.5
 
 

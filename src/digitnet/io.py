@@ -8,12 +8,14 @@
                 "metrics": {...}, "history": {...}}
 
 Reading never unpickles (`allow_pickle=False`), and everything is checked
-before a network is built: names, shapes, dtypes, finiteness. Writing goes
-through a temp file, so a model file is always whole.
+before a network is built: names, shapes, dtypes, finiteness. A file that is
+not a model file is described in our own words (NumPy's would suggest loading
+it unsafely). Writing goes through a temp file, so a model file is always whole.
 """
 import json
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -60,18 +62,65 @@ def write_json(path, obj):
 
 
 def load_model(path, device="cpu"):
-    """(MLP, metadata dict) from a model file, the MLP on `device` ("cpu" or "gpu");
-    ModelFileError naming the problem otherwise."""
+    """The MLP in a model file, on `device` ("cpu" or "gpu"); ModelFileError naming the problem
+    otherwise. What the file says besides the weights (training settings, metrics, history) is
+    `model.metadata`."""
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{path} is a directory, not a model file: name the model file in it, or "
+                             f"train one with `digitnet train --out {path / 'model.npz'}`")
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file; train one with `digitnet train --out {path}`")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-        raise ModelFileError(f"{path}: not a digitnet model file ({e})") from None
+    arrays = _read_arrays(path)
     meta = _read_metadata(path, arrays.pop("metadata", None))
-    return _build(path, meta, arrays).to(device), meta
+    model = _build(path, meta, arrays).to(device)
+    model.metadata = meta
+    return model
+
+
+MODEL_FILE = "a digitnet model file is the .npz that `digitnet train --out FILE` writes"
+SIGNATURES = [(b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
+              (b"BM", "a BMP image"), (b"\x1f\x8b", "gzip-compressed data"), (b"%PDF", "a PDF document"),
+              (b"\x93NUMPY", "a single NumPy array (.npy), not an .npz"),
+              (b"\x80", "a Python pickle, which digitnet never loads"), (b"PK", "a zip archive but not a readable .npz (cut short, damaged, or another kind of zip)")]
+
+
+def _read_arrays(path):
+    """{name: array} of an .npz, never unpickling; what the file is instead, if it is not one."""
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        npz = None
+    if not isinstance(npz, np.lib.npyio.NpzFile):               # not loadable, or a single .npy array
+        raise ModelFileError(f"{path}: not a digitnet model file: it is {_what_file(path)}; {MODEL_FILE}")
+    with npz:
+        try:
+            return {name: npz[name] for name in npz.files}
+        except ValueError:                                      # NumPy's refusal of object arrays
+            raise ModelFileError(f"{path}: not a digitnet model file: an .npz of Python objects, which "
+                                 f"digitnet never unpickles; {MODEL_FILE}") from None
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
+            raise ModelFileError(f"{path}: a damaged .npz (cut short or corrupted); {MODEL_FILE}") from None
+
+
+def _what_file(path):
+    """A few words on what `path` holds, from its first bytes: an image, text, a zip, ..."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if not head:
+        return "empty"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "a WebP image"
+    for signature, what in SIGNATURES:
+        if head.startswith(signature):
+            return what
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:                              # a character cut at byte 512 is still text
+        text = head[:e.start].decode("utf-8") if e.start > len(head) - 4 else None
+    if text is not None and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return "a text file"
+    return "binary data of a kind digitnet does not know"
 
 
 def _read_metadata(path, raw):

@@ -85,6 +85,7 @@ class MLP:
             if a.n_out != b.n_in:
                 raise DigitnetError(f"layer sizes do not chain: {a.n_out} outputs feed {b.n_in} inputs")
         self.dense[0].input_grad = False      # d loss / d pixels is never needed
+        self.metadata = {}                    # what io.load_model read from the model file, if any
         self._flatten()
         self.to(device)
 

@@ -15,6 +15,10 @@ class Prediction:
     probabilities: np.ndarray      # (10,), sums to one
     input: np.ndarray              # (28, 28) float32, white ink on black
 
+    def __repr__(self):                          # not the 28x28 input: one line
+        shown = ", ".join(f"({d}, {p:.3f})" for d, p in self.top(3))
+        return f"Prediction(digit={self.digit}, probability={self.probability:.3f}, top=[{shown}])"
+
     def top(self, k=3):
         """The k most probable digits as (digit, probability) pairs, most probable first."""
         order = np.argsort(self.probabilities)[::-1][:k]

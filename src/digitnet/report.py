@@ -87,6 +87,12 @@ def _figures(model, meta, data, report, predicted, proba):
 LEFT = ' class="text"'
 
 
+def _inline_code(text):
+    """`text` escaped for HTML, with its `backquoted` spans as <code>."""
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
+
+
 def _table(rows, header=None, table_id=None, text_columns=1):
     """An HTML table; every cell is escaped. The first `text_columns` columns are left-aligned."""
     def row(cells, tag):
@@ -147,7 +153,7 @@ def _page(title, sections):
 def write_report(model, meta, data, out_dir, *, source=None):
     """Write the figures and a self-contained index.html into `out_dir`; return the index.html path.
 
-    `model` is an MLP, `meta` its metadata (as `io.load_model` returns it; missing parts are
+    `model` is an MLP, `meta` its metadata (`model.metadata` after `io.load_model`; missing parts are
     left out), `data` an MNIST (its test set is evaluated, its training set drawn), `source` the
     model file's name to show.
     """
@@ -176,7 +182,7 @@ def write_report(model, meta, data, out_dir, *, source=None):
         uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         sections += [f"<h2>{html.escape(heading)}</h2>",
                      f'<figure><img src="{uri}" alt="{html.escape(heading)}" width="{fig.bbox.width:.0f}">'
-                     f"<figcaption>{html.escape(caption)} ({html.escape(name)})</figcaption></figure>"]
+                     f"<figcaption>{_inline_code(caption)} ({html.escape(name)})</figcaption></figure>"]
         if name == "precision-recall.png":
             sections += ["<h3>Per digit</h3>", _table(
                 _per_class(report), ["digit", "test images", "predicted as it", "right", "precision", "recall"],

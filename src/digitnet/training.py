@@ -17,12 +17,13 @@ and accuracy (measured at the end).
 Training runs where the model is (model.to("gpu"), see backend.py): the
 whole training set is copied there once.
 """
+import copy
 import math
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from . import progress
 from .backend import namespace, to_device, to_numpy
 from .errors import DigitnetError, TrainingDiverged
 from .optimizers import make_optimizer
@@ -57,7 +58,7 @@ def train_step(model, optimizer, x, y, l2=0.0):
 
 @np.errstate(over="ignore", invalid="ignore")   # an overflow shows up as a NaN or infinite loss, checked
 def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", learning_rate=None,
-        epochs=10, batch_size=128, l2=0.0, schedule="constant", random_state=0, progress=True,
+        epochs=10, batch_size=128, l2=0.0, schedule="constant", random_state=0, verbose="auto",
         callbacks=()):
     """Train `model` in place; return its history (a dict of per-epoch lists).
 
@@ -69,43 +70,58 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     full-batch gradient descent. `schedule` (see SCHEDULES) scales the learning
     rate at every step: "cosine" lowers it from `learning_rate` to 0 along half a
     cosine, which settles the weights into a minimum instead of circling
-    around it. Each callback is called as `callback(record)` after every epoch
+    around it. `verbose` follows Keras (progress.py): 0 silent, 1 a bar and a
+    line per epoch, 2 a line per epoch, "auto" 1 in a terminal or a notebook and 2
+    elsewhere. Each callback is called as `callback(record)` after every epoch
     with that epoch's history entry; it sees the live `model.params` and
     `model.grads` (the last step's gradient) and may change the weights.
     Raises TrainingDiverged if the loss becomes NaN or infinite or grows to
-    DIVERGED times the untrained network's loss. If training stops early (an
-    error, Ctrl-C), the model keeps the weights of the last finished step.
+    DIVERGED times the untrained network's loss; its message names a smaller
+    rate that was seen to train (see RateFinder), and the model is left with the
+    weights it started from. If training stops early otherwise (an error,
+    Ctrl-C), the model keeps the weights of the last finished step.
     """
-    _check_settings(epochs, batch_size, l2, schedule)
+    check_settings(epochs, batch_size, l2, schedule)
+    progress.check_verbose(verbose)
     x, y = _examples(model, x_train, y_train, "training")
     has_val = x_val is not None and np.shape(x_val)[0] > 0          # an empty set: no validation
     x_val, y_val = _examples(model, x_val, y_val, "validation") if has_val else (None, None)
     if learning_rate is None:
         learning_rate = 1e-3 if isinstance(optimizer, str) else optimizer.learning_rate
     opt = make_optimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
-    rng = np.random.default_rng(random_state)
-    n = x.shape[0]
-    batch_size = min(batch_size, n)
-    steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(n / batch_size))
+    batch_size = min(batch_size, x.shape[0])
+    steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size))
+    finder = RateFinder(model, opt, x, y, batch_size, l2)          # the untrained network, kept
+    try:
+        return _epochs(model, opt, x, y, (x_val, y_val), steps, batch_size, l2,
+                       np.random.default_rng(random_state), progress.level(verbose), callbacks)
+    except TrainingDiverged as e:
+        raise TrainingDiverged(f"{e}; {finder.advice(learning_rate)}") from None
+
+
+def _epochs(model, opt, x, y, validation, steps, batch_size, l2, rng, shown, callbacks):
+    """The epochs of `fit`: steps, then the history record, its line and the callbacks."""
+    n, epochs = x.shape[0], steps.epochs
     history = {key: [] for key in HISTORY_KEYS}
     for epoch in range(1, epochs + 1):
         start_time = time.perf_counter()
-        with tqdm(total=steps.per_epoch, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
-                  disable=True if not progress else None) as bar:
+        with progress.bar(shown, steps.per_epoch, f"epoch {epoch}/{epochs}") as bar:
             total_loss, correct = _epoch(model, opt, x, y, _batches(rng, n, batch_size, model.xp), l2,
                                          steps, epoch, bar)
         record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
                   "val_loss": None, "val_accuracy": None}
-        if x_val is not None:
-            record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(x_val, y_val)
+        if validation[0] is not None:
+            record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(*validation)
         record["seconds"] = time.perf_counter() - start_time
         for key in HISTORY_KEYS:
             history[key].append(record[key])
+        line = progress.epoch_line(record, epochs) if shown else None
+        if line:
+            print(line, flush=True)
         for callback in callbacks:
             callback(record)
     if not bool(model.xp.all(model.xp.isfinite(model.params))):
-        raise TrainingDiverged(f"training diverged: the weights became NaN or infinite; "
-                               f"try a smaller learning rate than {learning_rate:g}")
+        raise TrainingDiverged("training diverged: the weights became NaN or infinite")
     return history
 
 
@@ -143,13 +159,56 @@ class _Steps:
         """Stop when the loss is NaN, infinite, or DIVERGED times the untrained network's."""
         self.first_loss = loss if self.first_loss is None else self.first_loss
         if not math.isfinite(loss) or loss > DIVERGED * self.first_loss:
-            raise TrainingDiverged(
-                f"training diverged: the loss went from {self.first_loss:.3g} to {loss:.3g} by {where}; "
-                f"the learning rate {self.peak:g} is too large for this network, "
-                f"try a smaller one (e.g. --lr {self.peak / 10:g})")
+            raise TrainingDiverged(f"training diverged: the loss went from {self.first_loss:.3g} to {loss:.3g} "
+                                   f"by {where}")
 
 
-def _check_settings(epochs, batch_size, l2, schedule):
+class RateFinder:
+    """After a divergence: a smaller learning rate that is seen to train.
+
+    It keeps the network's starting weights and the optimizer as they were.
+    `advice(rate)` tries rate / 10, rate / 100, ... down to LOWEST: each
+    trains PROBE_STEPS steps from the starting weights, and the first whose
+    loss stays finite and ends a quarter below where it started is the answer. The
+    network is left with its starting weights."""
+
+    LOWEST, PROBE_STEPS = 1e-6, 20
+
+    def __init__(self, model, opt, x, y, batch_size, l2):
+        self.model, self.x, self.y, self.batch_size, self.l2 = model, x, y, batch_size, l2
+        self.params = model.xp.asarray(model.params, copy=True)
+        try:
+            self.opt = copy.deepcopy(opt)
+        except Exception:                        # an optimizer object that cannot be copied: no probing
+            self.opt = None
+
+    def advice(self, rate):
+        tried = [rate / 10 ** k for k in range(1, 40) if rate / 10 ** k >= self.LOWEST] or [rate / 10]
+        found = next((r for r in tried if self.opt is not None and self._trains(r)), None)
+        self.model.params[...] = self.params
+        if found is None:
+            return (f"the learning rate {rate:g} is too large for this network, and no rate down to {tried[-1]:g} "
+                    f"trained {self.PROBE_STEPS} steps: check that the inputs are scaled to [0, 1]")
+        return (f"the learning rate {rate:g} is too large for this network; {found:g} trained "
+                f"{self.PROBE_STEPS} steps without diverging: try --lr {found:g}")
+
+    def _trains(self, rate):
+        """Whether PROBE_STEPS steps at `rate` from the starting weights bring the loss down by a quarter."""
+        self.model.params[...] = self.params
+        opt = copy.deepcopy(self.opt)
+        opt.learning_rate = rate
+        n = self.x.shape[0]
+        losses = []
+        for b in range(self.PROBE_STEPS):
+            rows = slice(b * self.batch_size % n, min(b * self.batch_size % n + self.batch_size, n))
+            losses.append(float(train_step(self.model, opt, self.x[rows, ...], self.y[rows], self.l2)[0]))
+            if not math.isfinite(losses[-1]) or losses[-1] > DIVERGED * losses[0]:
+                return False
+        return bool(np.mean(losses[-5:]) < 0.75 * losses[0])
+
+
+def check_settings(epochs, batch_size, l2, schedule):
+    """A DigitnetError naming the first of these training settings that cannot work."""
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
         raise DigitnetError(f"epochs {epochs} must be a whole number of at least 1")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:

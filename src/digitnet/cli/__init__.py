@@ -3,11 +3,16 @@
 Each module has `add_parser(subparsers)` and `run(args) -> exit code`. This
 file wires them together and is the only place that turns errors into
 messages: a DigitnetError (or an OS error such as a permission problem)
-becomes one line on stderr and exit status 2, never a traceback.
+becomes one line on stderr and exit status 2, never a traceback. Output
+into a pipe whose reader has gone (`| head`) ends quietly with status 141,
+as for a Unix tool stopped by SIGPIPE.
 """
 import argparse
+import os
+import signal
 import sys
 
+from .. import __version__
 from ..errors import DigitnetError
 from . import download, evaluate, explore, predict, presets, report, show, train
 
@@ -24,6 +29,7 @@ class ArgumentParser(argparse.ArgumentParser):
 def build_parser():
     parser = ArgumentParser(prog="digitnet", description="A neural network from scratch in NumPy "
                             "that learns to read handwritten digits (MNIST).")
+    parser.add_argument("--version", action="version", version=f"digitnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
     for command in COMMANDS:
@@ -34,7 +40,12 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()                     # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:                    # the reader went away (`digitnet presets | head`): stop
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())     # quietly, as Unix tools do
+        return 128 + signal.SIGPIPE
     except DigitnetError as e:
         print(f"digitnet: error: {e}", file=sys.stderr)
     except OSError as e:

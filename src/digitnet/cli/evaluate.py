@@ -32,7 +32,7 @@ def format_report(report):
 
 def run(args):
     path = model_path(args.model)
-    model, _ = load_model(path, device=args.device)
+    model = load_model(path, device=args.device)
     data = load_mnist(args.data, validation_size=0, progress=not args.json)
     report = classification_report(data.y_test, model.predict(data.x_test))
     if args.json:

@@ -19,7 +19,9 @@ IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if f
 def add_parser(sub):
     p = sub.add_parser("predict", help="read digits from your own image files",
                        description="Predict the digit in each image (PNG, JPEG, BMP, GIF, TIFF, WebP, ...). "
-                                   "Images are prepared the way MNIST was made: see docs/preprocessing.md.")
+                                   "Images are prepared the way MNIST was made: grayscale, ink light on dark, "
+                                   "cropped to the ink, scaled to a 20-px box and centred by mass in 28x28 "
+                                   "(`python -m pydoc digitnet.preprocess` describes each step).")
     p.add_argument("model", metavar="MODEL", help="model file, e.g. m.npz (`digitnet train` writes one)")
     p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="an image file or a directory of them")
     p.add_argument("--top", type=int, default=3, metavar="K", help="also show the K most probable digits (default 3)")
@@ -45,7 +47,7 @@ def image_files(paths):
 def run(args):
     if args.top < 1:
         raise DigitnetError(f"--top {args.top}: must be at least 1")
-    model, _ = load_model(model_path(args.model), device=args.device)
+    model = load_model(model_path(args.model), device=args.device)
     shown, failures = [], 0
     for path in image_files(args.paths):
         try:
@@ -55,7 +57,7 @@ def run(args):
             print(f"digitnet: error: {message}", file=sys.stderr, flush=True)
             failures += 1
             continue
-        top = prediction.top(args.top)
+        top = prediction.top(args.top)                 # at most as many as the model has classes
         if args.json:
             print(json.dumps({"path": str(path), "prediction": prediction.digit,
                               "probability": prediction.probability,
@@ -63,7 +65,7 @@ def run(args):
                               "top": [{"digit": d, "probability": p} for d, p in top]}), flush=True)
         else:
             others = ", ".join(f"{d} {percent(p)}" for d, p in top)
-            print(f"{path}: {prediction.digit} ({percent(prediction.probability)})  top {args.top}: {others}",
+            print(f"{path}: {prediction.digit} ({percent(prediction.probability)})  top {len(top)}: {others}",
                   flush=True)
         shown.append((path, prediction))
     if args.show_input and shown:

@@ -25,7 +25,8 @@ def add_parser(sub):
 
 def run(args):
     path = model_path(args.model)
-    model, meta = load_model(path)
+    model = load_model(path)
+    meta = model.metadata
     training = meta.get("training") or {}
     # the split the model was trained on, so the data figures show the images it saw
     validation_size = training.get("validation_size")

@@ -87,7 +87,7 @@ def figure(args, model, data):
 
 def run(args):
     check_arguments(args)
-    model, _ = load_model(model_path(args.model))
+    model = load_model(model_path(args.model))
     data = load_mnist(args.data, validation_size=0)
     fig = figure(args, model, data)
     if args.out is None and can_display():

@@ -1,21 +1,19 @@
 """`digitnet train`: train a network on MNIST, report test accuracy, save the model."""
-import sys
 from pathlib import Path
 import time
 
-from ..backend import array_module
 from ..data import load_mnist
 from ..errors import DigitnetError
 from ..init import INITIALIZERS
-from ..io import model_metadata, save_model, write_json
+from ..io import default_model_path, model_metadata, save_model, write_json
 from ..layers import ACTIVATIONS
 from ..losses import LOSSES
 from ..metrics import classification_report
 from ..network import MLP
-from ..optimizers import OPTIMIZERS
+from ..optimizers import OPTIMIZERS, make_optimizer
 from ..presets import PRESETS, get_preset
-from ..training import SCHEDULES, fit
-from .common import add_data_argument, add_device_argument, model_path, percent
+from ..training import SCHEDULES, check_settings, fit
+from .common import add_data_argument, add_device_argument, percent
 
 # Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
 # The rates go with them: Adam's and the SGD family's, each tuned for batch 512 and 8 epochs.
@@ -62,7 +60,7 @@ def add_parser(sub):
     p.add_argument("--validation-size", type=int, metavar="N",
                    help="training images held out for validation (default 5000)")
     p.add_argument("--out", metavar="MODEL.npz", help="where to save the model (default: the "
-                   "location `evaluate` reads when no model is named)")
+                   "location `evaluate` reads when no model is named; with --preset, NAME.npz beside it)")
     add_device_argument(p, "train")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.add_argument("--report", metavar="DIR", help="after saving, write an HTML report with figures "
@@ -82,58 +80,67 @@ def settings(args):
     return s
 
 
-def print_epoch(record, epochs):
-    """One line per epoch; with many epochs (full-batch iterations) every epochs/20-th."""
-    every = max(1, epochs // 20) if epochs > 50 else 1
-    if record["epoch"] % every and record["epoch"] != epochs:
-        return
-    line = (f"epoch {record['epoch']:>3}/{epochs}  train loss {record['train_loss']:.4f} "
-            f"acc {percent(record['train_accuracy'])}")
-    if record["val_loss"] is not None:
-        line += f"  val loss {record['val_loss']:.4f} acc {percent(record['val_accuracy'])}"
-    print(line + f"  {record['seconds']:.1f}s", flush=True)
-
-
-def run(args):
-    s = settings(args)
-    out = model_path(args.out)
+def output_path(args, s):
+    """Where the model goes: --out, else the default model file, else (with --preset) a file named
+    after the preset beside it, so that a preset run never replaces the default model unasked."""
+    if args.out:
+        out = Path(args.out)
+    elif s["preset"]:
+        out = default_model_path().with_name(f"{s['preset']}.npz")
+    else:
+        out = default_model_path()
     if out.exists() and out.is_dir():
         raise DigitnetError(f"--out {out} is a directory: name a file such as {out / 'model.npz'}")
     if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
         raise DigitnetError(f"--report {args.report} is a file: name a directory for the report")
-    array_module(args.device)                   # a missing GPU is reported before the data is read
-    data = load_mnist(args.data, validation_size=s["validation_size"], seed=s["seed"],
-                      progress=not args.quiet)
-    model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"],
-                init=s["init"], dropout=s["dropout"], random_state=s["seed"], device=args.device)
-    arch = "-".join(map(str, model.sizes))
+    return out
+
+
+def print_header(s, model, data, device):
     if s["preset"]:
         preset = get_preset(s["preset"])
         print(f"preset: {preset.name}: {preset.summary} ({preset.source}; reported: {preset.reported})")
     print(f"data: {len(data.x_train):,} training, {len(data.x_val):,} validation, "
           f"{len(data.x_test):,} test images")
-    print(f"model: {arch} {s['activation']}, loss {s['loss']}, {model.n_parameters:,} parameters, "
-          f"on the {args.device.upper()}")
+    print(f"model: {'-'.join(map(str, model.sizes))} {s['activation']}, loss {s['loss']}, "
+          f"{model.n_parameters:,} parameters, on the {device.upper()}")
     print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, "
           f"{s['epochs']} epochs, l2 {s['l2']:g}, dropout {s['dropout']:g}, seed {s['seed']}", flush=True)
-    start = time.perf_counter()
-    history = fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
-                  optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],
-                  batch_size=s["batch_size"], l2=s["l2"], schedule=s["schedule"], random_state=s["seed"],
-                  progress=not args.quiet and sys.stderr.isatty(),
-                  callbacks=[] if args.quiet else [lambda r: print_epoch(r, s["epochs"])])
-    seconds = time.perf_counter() - start
+
+
+def test_metrics(model, data, history):
+    """Print and return the trained model's figures: train and test accuracy, hardest digits."""
     report = classification_report(data.y_test, model.predict(data.x_test))
     train_accuracy = model.score(data.x_train, data.y_train)     # after training, without dropout
     print(f"train accuracy: {percent(train_accuracy)}")
     print(f"test accuracy: {percent(report['accuracy'])} ({report['correct']:,}/{report['n']:,})")
     hardest = sorted(range(len(report["recall"])), key=lambda k: report["recall"][k])[:3]
     print("hardest digits (test recall): " + ", ".join(f"{k} {percent(report['recall'][k])}" for k in hardest))
+    return {"test_accuracy": report["accuracy"], "test_n": report["n"], "train_accuracy": train_accuracy,
+            "val_accuracy": history["val_accuracy"][-1]}
+
+
+def run(args):
+    s = settings(args)
+    out = output_path(args, s)
+    # every setting is checked before the data is read: the network, the schedule, the rate, the device
+    model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"],
+                init=s["init"], dropout=s["dropout"], random_state=s["seed"], device=args.device)
+    check_settings(s["epochs"], s["batch_size"], s["l2"], s["schedule"])
+    make_optimizer(s["optimizer"], s["lr"])
+    data = load_mnist(args.data, validation_size=s["validation_size"], seed=s["seed"],
+                      progress=not args.quiet)
+    print_header(s, model, data, args.device)
+    start = time.perf_counter()
+    history = fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
+                  optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],
+                  batch_size=s["batch_size"], l2=s["l2"], schedule=s["schedule"], random_state=s["seed"],
+                  verbose=0 if args.quiet else "auto")
+    seconds = time.perf_counter() - start
+    metrics = test_metrics(model, data, history)
     print(f"training time: {seconds:.1f} s")
     training = {**s, "init": model.dense[0].init, "data": str(args.data or "download cache"),
                 "seconds": seconds, "device": args.device}
-    metrics = {"test_accuracy": report["accuracy"], "test_n": report["n"], "train_accuracy": train_accuracy,
-               "val_accuracy": history["val_accuracy"][-1]}
     save_model(model, out, training=training, metrics=metrics, history=history)
     history_path = out.with_suffix(".history.json")
     write_json(history_path, history)
