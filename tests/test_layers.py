@@ -5,7 +5,7 @@ import pytest
 
 from digitnet.backend import random_generator, to_numpy
 from digitnet.layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
-from gradcheck import max_relative_error, numerical_gradient
+from digitnet.gradcheck import max_relative_error, numerical_gradient
 
 TOLERANCE = 1e-6
 

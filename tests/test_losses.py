@@ -5,7 +5,7 @@ import pytest
 
 from digitnet.backend import to_numpy
 from digitnet.losses import MeanSquaredError, SoftmaxCrossEntropy, one_hot, softmax
-from gradcheck import max_relative_error, numerical_gradient
+from digitnet.gradcheck import max_relative_error, numerical_gradient
 
 
 @pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MeanSquaredError()])

@@ -82,7 +82,8 @@ MODEL_FILE = "a digitnet model file is the .npz that `digitnet train --out FILE`
 SIGNATURES = [(b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
               (b"BM", "a BMP image"), (b"\x1f\x8b", "gzip-compressed data"), (b"%PDF", "a PDF document"),
               (b"\x93NUMPY", "a single NumPy array (.npy), not an .npz"),
-              (b"\x80", "a Python pickle, which digitnet never loads"), (b"PK", "a zip archive but not a readable .npz (cut short, damaged, or another kind of zip)")]
+              (b"\x80", "a Python pickle, which digitnet never loads"),
+              (b"PK", "a zip archive but not a readable .npz (cut short, damaged, or another kind of zip)")]
 
 
 def _read_arrays(path):

@@ -43,7 +43,7 @@ def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rn
         raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
     if not 0.0 <= dropout < 1.0:
         raise DigitnetError(f"dropout {dropout} must be at least 0 and below 1, e.g. 0.2")
-    init = init or DEFAULT_INIT[activation]
+    init = init or DEFAULT_INIT.get(activation, "glorot")      # an activation added by the user: Glorot
     if init not in INITIALIZERS:
         raise DigitnetError(f"unknown init {init!r}: choose one of {', '.join(INITIALIZERS)}")
     rng = np.random.default_rng(0) if rng is None else rng
@@ -146,6 +146,25 @@ class MLP:
 
     def __repr__(self):
         return f"MLP({'-'.join(map(str, self.sizes))}, loss={self.loss.name!r}, layers={self.layers})"
+
+    def summary(self, print_fn=print):
+        """The layers, their output shapes and parameter counts, as Keras prints them. `print_fn`
+        gets the text (print by default); with print_fn=None it is returned instead."""
+        rule, counts = "_" * 62, {}
+        lines = [f"Model: {'-'.join(map(str, self.sizes))}, loss {self.loss.name}, on the {self.device}", rule,
+                 f" {'Layer (type)':<28}{'Output shape':<20}{'Param #':>12}", "=" * 62]
+        width = self.sizes[0]
+        for layer in self.layers:
+            kind = type(layer).__name__
+            counts[kind] = counts.get(kind, 0) + 1
+            width = layer.n_out if isinstance(layer, Dense) else width
+            params = sum(math.prod(getattr(layer, name).shape) for name in layer.param_names)
+            lines.append(f" {f'{kind.lower()}_{counts[kind]} ({kind})':<28}{f'(None, {width})':<20}{params:>12,}")
+        size = self.n_parameters * to_numpy(self.params[:1]).itemsize / 1024
+        lines += ["=" * 62, f"Total params: {self.n_parameters:,} ({size:,.2f} KB)",
+                  f"Trainable params: {self.n_parameters:,}", rule]
+        text = "\n".join(lines)
+        return text if print_fn is None else print_fn(text)
 
     # -- the two passes ------------------------------------------------------
     def forward(self, x, training=False):

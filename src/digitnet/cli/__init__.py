@@ -14,9 +14,9 @@ import sys
 
 from .. import __version__
 from ..errors import DigitnetError
-from . import download, evaluate, explore, predict, presets, report, show, train
+from . import download, evaluate, explain, explore, gradcheck, info, predict, presets, report, show, train
 
-COMMANDS = (train, evaluate, predict, show, explore, report, presets, download)
+COMMANDS = (train, evaluate, predict, show, explore, report, info, presets, explain, gradcheck, download)
 
 
 class ArgumentParser(argparse.ArgumentParser):

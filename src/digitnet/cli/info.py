@@ -1,0 +1,54 @@
+"""`digitnet info`: what a model file holds: its layers, how it was trained, what it scored."""
+from ..io import load_model
+from .common import model_path, percent
+
+
+def add_parser(sub):
+    p = sub.add_parser("info", help="show a model file's layers, training settings and test accuracy",
+                       description="Print the layers of a model file (as Keras's summary does), the settings "
+                                   "it was trained with and the figures `train` measured.")
+    p.add_argument("model", nargs="?", metavar="MODEL", help="model file (default: the one `train` saved last)")
+    p.set_defaults(run=run)
+
+
+def plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def describe_training(training):
+    """The training settings in one line, as `train` printed them; the keys missing are left out."""
+    t = training
+    parts = [f"{t['optimizer']} lr {t['lr']:g} ({t.get('schedule', 'constant')})" if "optimizer" in t else None,
+             f"batch {t['batch_size']}" if "batch_size" in t else None,
+             plural(t["epochs"], "epoch") if "epochs" in t else None,
+             f"l2 {t['l2']:g}" if "l2" in t else None, f"dropout {t['dropout']:g}" if "dropout" in t else None,
+             f"seed {t['seed']}" if "seed" in t else None, f"on the {t['device']}" if "device" in t else None,
+             f"{t['seconds']:.1f} s" if "seconds" in t else None,
+             f"preset {t['preset']}" if t.get("preset") else None]
+    return ", ".join(p for p in parts if p)
+
+
+def run(args):
+    path = model_path(args.model)
+    model = load_model(path)
+    print(f"file: {path}")
+    model.summary()
+    meta = model.metadata
+    if meta.get("training"):
+        print(f"trained: {describe_training(meta['training'])}")
+        if meta["training"].get("data"):
+            print(f"data: {meta['training']['data']}")
+    metrics = meta.get("metrics") or {}
+    figures = [f"{name.replace('_', ' ')} {percent(metrics[key])}"
+               for key, name in (("test_accuracy", "test accuracy"), ("train_accuracy", "train accuracy"),
+                                 ("val_accuracy", "validation accuracy")) if metrics.get(key) is not None]
+    if figures:
+        print("measured: " + ", ".join(figures) + (f" (test set of {metrics['test_n']:,})" if "test_n" in metrics
+                                                     else ""))
+    history = meta.get("history") or {}
+    if history.get("train_loss"):
+        losses = history["train_loss"]
+        print(f"history: {plural(len(losses), 'epoch')}, training loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+    if not any(meta.get(key) for key in ("training", "metrics", "history")):
+        print("(saved without training settings or figures)")
+    return 0

@@ -1,0 +1,121 @@
+"""docs/math.md names real functions; explain prints what its tables say; the examples and the
+notebook run."""
+import importlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+
+from conftest import MNIST_FILES
+from digitnet import MLP, SGD
+from digitnet.explain import explain_step
+
+ROOT = Path(__file__).resolve().parents[1]
+MATH = (ROOT / "docs" / "math.md").read_text(encoding="utf-8")
+MODULES = ("backend", "layers", "losses", "init", "network", "optimizers", "accel", "training", "gradcheck",
+           "explain")
+NAMES = sorted(set(re.findall(rf"`((?:{'|'.join(MODULES)})\.[A-Za-z_][\w.]*)`", MATH)))
+
+
+def test_math_md_names_a_function_in_every_section():
+    sections = re.split(r"\n## ", MATH)[1:]
+    for section in sections:
+        if section.startswith(("1.", "10.")):
+            continue
+        assert re.search(rf"`(?:{'|'.join(MODULES)})\.\w", section), f"§{section[:40]!r} names no function"
+    assert len(NAMES) >= 40
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_name_in_math_md_exists(name):
+    module, *attributes = name.split(".")
+    target = importlib.import_module(f"digitnet.{module}")
+    for attribute in attributes:
+        assert hasattr(target, attribute), f"docs/math.md names digitnet.{name}, which does not exist"
+        target = getattr(target, attribute)
+
+
+def math_table(sizes):
+    """The rows of docs/math.md §11's table for `sizes`: (stage, row name, row shape, column name, shape)."""
+    block = MATH.split(f"`{'-'.join(map(str, sizes))}`, batch 4:")[1].split("\n\n")[1]
+    rows = [line.strip("|").split("|") for line in block.splitlines()[2:]]
+    return [tuple(cell.strip().strip("`") for cell in row) for row in rows]
+
+
+@pytest.mark.parametrize("sizes", [(784, 10, 10), (784, 256, 128, 10)])
+def test_explain_prints_the_names_and_shapes_of_math_md(sizes):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((4, 784), dtype=np.float32), rng.integers(0, 10, 4)
+    row = explain_step(MLP(sizes=sizes), SGD(0.1), x, y)
+    column = explain_step(MLP(sizes=sizes), SGD(0.1), x, y, column=True)
+    printed = [(r.stage, r.name, str(r.shape), c.name, str(c.shape)) for r, c in zip(row, column)]
+    assert printed == math_table(sizes)
+
+
+def test_explain_records_the_real_step():
+    """The recorded tensors are the step's own: dz2 = (p - Y) / batch, dW2 = a1.T @ dz2, and
+    the update is -lr * the gradient."""
+    rng = np.random.default_rng(1)
+    x, y = rng.random((5, 784), dtype=np.float32), rng.integers(0, 10, 5)
+    model = MLP(sizes=(784, 10, 10), random_state=1)
+    step = {t.name: t.value for t in explain_step(model, SGD(0.1), x, y)}
+    np.testing.assert_allclose(step["dz2"], (step["p"] - np.eye(10)[y]) / 5, atol=1e-7)
+    np.testing.assert_allclose(step["dW2"], step["a1"].T @ step["dz2"], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(step["ΔW1"], -0.1 * step["dW1"], rtol=1e-4, atol=1e-8)
+    assert "forward" not in vars(model.layers[0])               # the recorder has let go of the layers
+
+
+@pytest.fixture(scope="module")
+def data_home(mnist_dir, tmp_path_factory):
+    """A DIGITNET_DATA folder holding the MNIST files, as `digitnet download` leaves it."""
+    home = tmp_path_factory.mktemp("mnist-home")
+    for name in MNIST_FILES:
+        (home / name).symlink_to(mnist_dir / name)
+    return home
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_runs(example, data_home, tmp_path):
+    env = {**os.environ, "DIGITNET_DATA": str(data_home), "DIGITNET_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, env=env, cwd=tmp_path,
+                            timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()
+
+
+def test_the_new_activation_example_tells_right_from_wrong(data_home, tmp_path):
+    env = {**os.environ, "DIGITNET_DATA": str(data_home), "DIGITNET_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "new_activation.py")], capture_output=True,
+                         text=True, env=env, check=True, timeout=120).stdout
+    assert re.search(r"^softplus .*: right$", out, re.M) and re.search(r"^wrong_softplus .*: WRONG$", out, re.M)
+
+
+NOTEBOOK = ROOT / "docs" / "notebooks" / "backprop.ipynb"
+
+
+def test_the_notebook_is_kept_without_outputs():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_the_notebook_runs(data_home, monkeypatch):
+    monkeypatch.setenv("DIGITNET_DATA", str(data_home))
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(notebook, kernel_name="python3", timeout=300,
+                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()       # raises on an error
+    text = "".join(o.get("text", "") for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs)
+    assert "dz2 = (p - Y) / 4" in text and "test accuracy:" in text
+    images = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
+              if "image/png" in o.get("data", {})]
+    assert len(images) == 2                               # the training curves and the predictions
