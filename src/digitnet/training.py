@@ -17,16 +17,19 @@ and accuracy (measured at the end).
 Training runs where the model is (model.to("gpu"), see backend.py): the
 whole training set is copied there once.
 """
-import copy
+import itertools
 import math
 import time
 
 import numpy as np
 
-from . import progress
+from . import checkpoint, progress
+from .checkpoint import Position
 from .backend import namespace, to_device, to_numpy
 from .errors import DigitnetError, TrainingDiverged
+from .interrupt import StopRequests, TrainingInterrupted
 from .optimizers import make_optimizer
+from .ratefinder import RateFinder
 
 SCHEDULES = {                  # learning-rate factor as a function of progress in [0, 1)
     "constant": lambda progress: 1.0,
@@ -59,7 +62,7 @@ def train_step(model, optimizer, x, y, l2=0.0):
 @np.errstate(over="ignore", invalid="ignore")   # an overflow shows up as a NaN or infinite loss, checked
 def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", learning_rate=None,
         epochs=10, batch_size=128, l2=0.0, schedule="constant", random_state=0, verbose="auto",
-        callbacks=()):
+        callbacks=(), checkpoint_dir=None, checkpoint_every=None, resume=None):
     """Train `model` in place; return its history (a dict of per-epoch lists).
 
     x_train (n, 784) float32 in [0, 1], y_train (n,) integer labels, as NumPy
@@ -75,13 +78,18 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     elsewhere. Each callback is called as `callback(record)` after every epoch
     with that epoch's history entry; it sees the live `model.params` and
     `model.grads` (the last step's gradient) and may change the weights.
+
+    With `checkpoint_dir`, a checkpoint (checkpoint.py) is written there after
+    every epoch (before the callbacks), every `checkpoint_every` minutes and when
+    training is asked to stop; `resume=DIR` goes on from one, with the same arguments as the run
+    that wrote it, to bit-identical weights. Ctrl-C or SIGTERM stop training
+    after the current step with TrainingInterrupted (a KeyboardInterrupt).
     Raises TrainingDiverged if the loss becomes NaN or infinite or grows to
     DIVERGED times the untrained network's loss; its message names a smaller
-    rate that was seen to train (see RateFinder), and the model is left with the
-    weights it started from. If training stops early otherwise (an error,
-    Ctrl-C), the model keeps the weights of the last finished step.
+    rate that was seen to train (ratefinder.py), and the model is left with the
+    weights it started from.
     """
-    check_settings(epochs, batch_size, l2, schedule)
+    check_settings(epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every)
     progress.check_verbose(verbose)
     x, y = _examples(model, x_train, y_train, "training")
     has_val = x_val is not None and np.shape(x_val)[0] > 0          # an empty set: no validation
@@ -90,34 +98,56 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
         learning_rate = 1e-3 if isinstance(optimizer, str) else optimizer.learning_rate
     opt = make_optimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
     batch_size = min(batch_size, x.shape[0])
-    steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size))
-    finder = RateFinder(model, opt, x, y, batch_size, l2)          # the untrained network, kept
+    steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size), batch_size)
+    settings = {"data": checkpoint.fingerprint(x, y), "optimizer": type(opt).__name__, "learning_rate":
+                learning_rate, "epochs": epochs, "batch_size": batch_size, "l2": l2, "schedule": schedule,
+                "random_state": random_state}
+    position = _start(model, opt, settings, random_state, resume)
+    steps.first_loss = position.first_loss
+    saver = _Saver(checkpoint_dir, checkpoint_every, model, opt, settings)
+    finder = RateFinder(train_step, model, opt, x, y, batch_size, l2)   # keeps the starting weights
     try:
-        return _epochs(model, opt, x, y, (x_val, y_val), steps, batch_size, l2,
-                       np.random.default_rng(random_state), progress.level(verbose), callbacks)
+        with StopRequests() as stop:
+            return _epochs(model, opt, (x, y), (x_val, y_val), steps, position, l2, progress.level(verbose),
+                           callbacks, saver, stop)
     except TrainingDiverged as e:
         raise TrainingDiverged(f"{e}; {finder.advice(learning_rate)}") from None
 
 
-def _epochs(model, opt, x, y, validation, steps, batch_size, l2, rng, shown, callbacks):
-    """The epochs of `fit`: steps, then the history record, its line and the callbacks."""
-    n, epochs = x.shape[0], steps.epochs
-    history = {key: [] for key in HISTORY_KEYS}
-    for epoch in range(1, epochs + 1):
-        start_time = time.perf_counter()
-        with progress.bar(shown, steps.per_epoch, f"epoch {epoch}/{epochs}") as bar:
-            total_loss, correct = _epoch(model, opt, x, y, _batches(rng, n, batch_size, model.xp), l2,
-                                         steps, epoch, bar)
+def _start(model, opt, settings, random_state, resume):
+    """Where training begins: the start, or where the checkpoint in `resume` left it."""
+    if resume is None:
+        return Position(shuffle_state=np.random.default_rng(random_state).bit_generator.state,
+                        history={key: [] for key in HISTORY_KEYS})
+    arrays, meta = checkpoint.load(resume)
+    return checkpoint.restore(arrays, meta, model, opt, settings, resume)
+
+
+def _epochs(model, opt, data, validation, steps, position, l2, shown, callbacks, saver, stop):
+    """The epochs of `fit` from `position` on: steps, then the history record, its line, the callbacks
+    and a checkpoint."""
+    x, _ = data
+    n, history = x.shape[0], position.history
+    rng = np.random.default_rng()
+    rng.bit_generator.state = position.shuffle_state
+    for epoch in range(position.epoch, steps.epochs + 1):
+        position.epoch, position.shuffle_state = epoch, rng.bit_generator.state
+        batches = itertools.islice(_batches(rng, n, steps.batch_size, model.xp), position.batch, None)
+        with progress.bar(shown, steps.per_epoch, f"epoch {epoch}/{steps.epochs}") as bar:
+            bar.update(position.batch)
+            total_loss, correct, started = _epoch(model, opt, data, batches, l2, steps, position, bar, saver, stop)
         record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
                   "val_loss": None, "val_accuracy": None}
         if validation[0] is not None:
             record["val_loss"], record["val_accuracy"] = model.loss_and_accuracy(*validation)
-        record["seconds"] = time.perf_counter() - start_time
+        record["seconds"] = time.perf_counter() - started
         for key in HISTORY_KEYS:
             history[key].append(record[key])
-        line = progress.epoch_line(record, epochs) if shown else None
+        line = progress.epoch_line(record, steps.epochs) if shown else None
         if line:
             print(line, flush=True)
+        position = Position(epoch + 1, 0, rng.bit_generator.state, first_loss=steps.first_loss, history=history)
+        saver.save(position)                                 # the epoch is safe before any callback runs
         for callback in callbacks:
             callback(record)
     if not bool(model.xp.all(model.xp.isfinite(model.params))):
@@ -125,29 +155,61 @@ def _epochs(model, opt, x, y, validation, steps, batch_size, l2, rng, shown, cal
     return history
 
 
-def _epoch(model, opt, x, y, batches, l2, steps, epoch, bar):
-    """Run one epoch's steps; return (loss summed over the examples, number right)."""
-    total_loss = model.xp.zeros((), dtype=model.xp.float64)     # sums kept on the device
-    correct = model.xp.zeros((), dtype=model.xp.int64)
-    for b, rows in enumerate(batches):
+def _epoch(model, opt, data, batches, l2, steps, position, bar, saver, stop):
+    """The rest of one epoch's steps, from batch `position.batch` on; returns the epoch's (loss summed
+    over its examples, number right, start time), with what `position` held before."""
+    (x, y), xp, epoch = data, model.xp, position.epoch
+    total_loss = xp.asarray(position.loss_sum, dtype=xp.float64)     # sums kept on the device
+    correct = xp.asarray(position.correct, dtype=xp.int64)
+    started = time.perf_counter() - position.seconds
+    for b, rows in enumerate(batches, start=position.batch):
         opt.learning_rate = steps.learning_rate(epoch, b)
         loss, right = train_step(model, opt, _take(x, rows), _take(y, rows), l2)
         total_loss += loss * _count(rows, x)
         correct += right
-        if b % CHECK_EVERY == 0 or b == steps.per_epoch - 1:
+        if b % CHECK_EVERY == 0 or b == steps.per_epoch - 1 or stop.signal is not None:
             steps.check(float(loss), f"epoch {epoch}, batch {b + 1}")
         if not bar.disable:
             bar.update()
             if b % 50 == 0:
                 bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
-    return float(total_loss), int(correct)
+        if stop.signal is not None or saver.due():
+            position.batch, position.loss_sum, position.correct = b + 1, float(total_loss), int(correct)
+            position.seconds, position.first_loss = time.perf_counter() - started, steps.first_loss
+            path = saver.save(position)
+            if stop.signal is not None:
+                raise TrainingInterrupted(stop.signal, f"epoch {epoch}, batch {b + 1} of {steps.per_epoch}", path)
+    return float(total_loss), int(correct), started
+
+
+class _Saver:
+    """Writes the checkpoints of a run into `directory` (if any): when asked, and says when one is due."""
+
+    def __init__(self, directory, every_minutes, model, opt, settings):
+        self.directory, self.every, self.model, self.opt, self.settings = directory, every_minutes, model, opt, settings
+        self.last = time.monotonic()
+
+    def due(self):
+        return self.directory is not None and self.every is not None and time.monotonic() - self.last >= 60 * self.every
+
+    def save(self, position):
+        """The checkpoint's path, or None without a directory. Weights that are no longer finite are
+        not saved over the last good checkpoint: training has diverged."""
+        if self.directory is None:
+            return None
+        if not bool(self.model.xp.all(self.model.xp.isfinite(self.model.params))):
+            raise TrainingDiverged(f"training diverged: the weights became NaN or infinite by epoch "
+                                   f"{position.epoch}, batch {position.batch}")
+        self.last = time.monotonic()
+        return checkpoint.save(self.directory, self.model, self.opt, position, self.settings)
 
 
 class _Steps:
     """The learning rate of every step, and the divergence guard that watches the loss."""
 
-    def __init__(self, learning_rate, factor, epochs, per_epoch):
+    def __init__(self, learning_rate, factor, epochs, per_epoch, batch_size=None):
         self.peak, self.factor, self.epochs, self.per_epoch = learning_rate, factor, epochs, per_epoch
+        self.batch_size = batch_size
         self.first_loss = None                 # the loss of the untrained network
 
     def learning_rate(self, epoch, b):
@@ -163,52 +225,11 @@ class _Steps:
                                    f"by {where}")
 
 
-class RateFinder:
-    """After a divergence: a smaller learning rate that is seen to train.
-
-    It keeps the network's starting weights and the optimizer as they were.
-    `advice(rate)` tries rate / 10, rate / 100, ... down to LOWEST: each
-    trains PROBE_STEPS steps from the starting weights, and the first whose
-    loss stays finite and ends a quarter below where it started is the answer. The
-    network is left with its starting weights."""
-
-    LOWEST, PROBE_STEPS = 1e-6, 20
-
-    def __init__(self, model, opt, x, y, batch_size, l2):
-        self.model, self.x, self.y, self.batch_size, self.l2 = model, x, y, batch_size, l2
-        self.params = model.xp.asarray(model.params, copy=True)
-        try:
-            self.opt = copy.deepcopy(opt)
-        except Exception:                        # an optimizer object that cannot be copied: no probing
-            self.opt = None
-
-    def advice(self, rate):
-        tried = [rate / 10 ** k for k in range(1, 40) if rate / 10 ** k >= self.LOWEST] or [rate / 10]
-        found = next((r for r in tried if self.opt is not None and self._trains(r)), None)
-        self.model.params[...] = self.params
-        if found is None:
-            return (f"the learning rate {rate:g} is too large for this network, and no rate down to {tried[-1]:g} "
-                    f"trained {self.PROBE_STEPS} steps: check that the inputs are scaled to [0, 1]")
-        return (f"the learning rate {rate:g} is too large for this network; {found:g} trained "
-                f"{self.PROBE_STEPS} steps without diverging: try --lr {found:g}")
-
-    def _trains(self, rate):
-        """Whether PROBE_STEPS steps at `rate` from the starting weights bring the loss down by a quarter."""
-        self.model.params[...] = self.params
-        opt = copy.deepcopy(self.opt)
-        opt.learning_rate = rate
-        n = self.x.shape[0]
-        losses = []
-        for b in range(self.PROBE_STEPS):
-            rows = slice(b * self.batch_size % n, min(b * self.batch_size % n + self.batch_size, n))
-            losses.append(float(train_step(self.model, opt, self.x[rows, ...], self.y[rows], self.l2)[0]))
-            if not math.isfinite(losses[-1]) or losses[-1] > DIVERGED * losses[0]:
-                return False
-        return bool(np.mean(losses[-5:]) < 0.75 * losses[0])
-
-
-def check_settings(epochs, batch_size, l2, schedule):
+def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkpoint_every=None):
     """A DigitnetError naming the first of these training settings that cannot work."""
+    if checkpoint_every is not None and (checkpoint_dir is None or not checkpoint_every > 0):
+        raise DigitnetError(f"checkpoint every {checkpoint_every} minutes needs a checkpoint directory and a "
+                            f"positive number of minutes, e.g. 10")
     if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
         raise DigitnetError(f"epochs {epochs} must be a whole number of at least 1")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -258,3 +279,4 @@ def _take(a, rows):
 
 def _count(rows, x):
     return x.shape[0] if isinstance(rows, slice) else rows.shape[0]
+

@@ -1,7 +1,11 @@
 """`digitnet train`: train a network on MNIST, report test accuracy, save the model."""
-from pathlib import Path
+import contextlib
+import json
+import sys
 import time
+from pathlib import Path
 
+from ..checkpoint import NAME
 from ..data import load_mnist
 from ..errors import DigitnetError
 from ..init import INITIALIZERS
@@ -12,11 +16,13 @@ from ..metrics import classification_report
 from ..network import MLP
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..presets import PRESETS, get_preset
+from ..interrupt import TrainingInterrupted
 from ..training import SCHEDULES, check_settings, fit
 from .common import add_data_argument, add_device_argument, percent
 
 # Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
 # The rates go with them: Adam's and the SGD family's, each tuned for batch 512 and 8 epochs.
+COMMAND = "command.json"          # beside the checkpoint: the settings, to resume with
 DEFAULT_LR = {"adam": 6e-3, "sgd": 0.5, "momentum": 0.2, "nesterov": 0.2}
 DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam", epochs=8,
                 schedule="cosine", batch_size=512, l2=0.0, dropout=0.0, seed=0, validation_size=5000)
@@ -65,6 +71,11 @@ def add_parser(sub):
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.add_argument("--report", metavar="DIR", help="after saving, write an HTML report with figures "
                    "into DIR (as `digitnet report` does)")
+    p.add_argument("--checkpoint-dir", metavar="DIR", help="keep a checkpoint in DIR, written after every epoch "
+                   "(default: MODEL.checkpoint beside --out, removed once the model is saved)")
+    p.add_argument("--checkpoint-every", type=float, metavar="MINUTES", help="also write it every MINUTES minutes")
+    p.add_argument("--resume", metavar="DIR", help="go on from the checkpoint in DIR, with the settings it was "
+                   "made with (after Ctrl-C, a crash or a kill)")
     p.set_defaults(run=run)
 
 
@@ -80,11 +91,34 @@ def settings(args):
     return s
 
 
-def output_path(args, s):
+def resumed_settings(args):
+    """(settings, command) of the run whose checkpoint --resume names, from DIR/command.json; a flag
+    given now must agree with it."""
+    path = Path(args.resume) / COMMAND
+    try:
+        command = json.loads(path.read_text(encoding="utf-8"))
+        s = command["settings"]
+    except FileNotFoundError:
+        raise DigitnetError(f"--resume {args.resume}: no checkpoint of `digitnet train` there ({COMMAND} is "
+                            f"missing)") from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DigitnetError(f"{path}: damaged; start afresh without --resume") from None
+    for key in (*DEFAULTS, "lr", "init", "preset"):
+        given = getattr(args, key, None)
+        given = hidden_sizes(given) if key == "hidden" and given is not None else given
+        if given is not None and given != s.get(key):
+            flag = "--" + key.replace("_", "-")
+            made = ",".join(map(str, s.get(key))) if key == "hidden" else s.get(key)
+            raise DigitnetError(f"{flag} {getattr(args, key)} contradicts the checkpoint in {args.resume} (made "
+                                f"with {made}): resume without it, or start afresh without --resume")
+    return s, command
+
+
+def output_path(args, s, command=None):
     """Where the model goes: --out, else the default model file, else (with --preset) a file named
     after the preset beside it, so that a preset run never replaces the default model unasked."""
-    if args.out:
-        out = Path(args.out)
+    if args.out or command:
+        out = Path(args.out or command["out"])
     elif s["preset"]:
         out = default_model_path().with_name(f"{s['preset']}.npz")
     else:
@@ -121,33 +155,56 @@ def test_metrics(model, data, history):
 
 
 def run(args):
-    s = settings(args)
-    out = output_path(args, s)
+    s, command = resumed_settings(args) if args.resume else (settings(args), None)
+    out = output_path(args, s, command)
+    checkpoints = Path(args.resume or args.checkpoint_dir or out.with_suffix(".checkpoint"))
     # every setting is checked before the data is read: the network, the schedule, the rate, the device
     model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"],
                 init=s["init"], dropout=s["dropout"], random_state=s["seed"], device=args.device)
-    check_settings(s["epochs"], s["batch_size"], s["l2"], s["schedule"])
+    check_settings(s["epochs"], s["batch_size"], s["l2"], s["schedule"], checkpoints, args.checkpoint_every)
     make_optimizer(s["optimizer"], s["lr"])
-    data = load_mnist(args.data, validation_size=s["validation_size"], seed=s["seed"],
-                      progress=not args.quiet)
+    data_dir = args.data if args.data or not command else command["data"]
+    data = load_mnist(data_dir, validation_size=s["validation_size"], seed=s["seed"], progress=not args.quiet)
+    temporary = command["temporary"] if command else not args.checkpoint_dir
+    if not args.resume:
+        write_json(checkpoints / COMMAND, {"settings": s, "out": str(out), "data": data_dir and str(data_dir),
+                                           "temporary": temporary})
     print_header(s, model, data, args.device)
+    if args.resume:
+        print(f"resuming from the checkpoint in {checkpoints}", flush=True)
     start = time.perf_counter()
-    history = fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
-                  optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],
-                  batch_size=s["batch_size"], l2=s["l2"], schedule=s["schedule"], random_state=s["seed"],
-                  verbose=0 if args.quiet else "auto")
+    try:
+        history = fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
+                      optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],
+                      batch_size=s["batch_size"], l2=s["l2"], schedule=s["schedule"], random_state=s["seed"],
+                      verbose=0 if args.quiet else "auto", checkpoint_dir=checkpoints,
+                      checkpoint_every=args.checkpoint_every, resume=checkpoints if args.resume else None)
+    except TrainingInterrupted as e:
+        print(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with `digitnet train --resume "
+              f"{checkpoints}`", file=sys.stderr)
+        return e.exit_status
     seconds = time.perf_counter() - start
     metrics = test_metrics(model, data, history)
     print(f"training time: {seconds:.1f} s")
-    training = {**s, "init": model.dense[0].init, "data": str(args.data or "download cache"),
+    training = {**s, "init": model.dense[0].init, "data": str(data_dir or "download cache"),
                 "seconds": seconds, "device": args.device}
     save_model(model, out, training=training, metrics=metrics, history=history)
     history_path = out.with_suffix(".history.json")
     write_json(history_path, history)
     print(f"saved model to {out} (history: {history_path})")
+    if temporary:                                             # the default checkpoint was only a safety net
+        remove_checkpoint(checkpoints)
     if args.report:
         from ..report import write_report
         model.to("cpu")                                       # the figures are drawn from NumPy arrays
         meta = model_metadata(model, training=training, metrics=metrics, history=history)  # as saved
         print(f"report: {write_report(model, meta, data, args.report, source=out)}")
     return 0
+
+
+def remove_checkpoint(directory):
+    """Remove the files this command wrote into `directory`, and the directory if that empties it."""
+    for name in (NAME, COMMAND):
+        (directory / name).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        directory.rmdir()

@@ -1,0 +1,133 @@
+"""Checkpoints: everything a training run needs to go on exactly where it stopped.
+
+A checkpoint is one file, DIR/checkpoint.npz, written atomically (temp file,
+then rename), so that the last good one survives any crash:
+
+    params            the network's flat parameter vector
+    optimizer.NAME    the optimizer's state arrays (Adam's m and v, SGD's velocity)
+    metadata          JSON: the network's layers, the training settings, a
+                      fingerprint of the training set, where training is (epoch,
+                      batches done, that epoch's sums so far), the state of every
+                      random generator, the optimizer's step count and the history
+
+`training.fit(..., checkpoint_dir=DIR)` writes one after every epoch (and every
+`checkpoint_every` minutes, and when it is asked to stop); `fit(..., resume=DIR)`
+reads it back, refuses it if it was made for another network, other data or
+other settings, and continues: the weights come out bit-identical to an
+unbroken run's. Reading never unpickles.
+"""
+import hashlib
+import json
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_write
+from .backend import to_device, to_numpy
+from .errors import DigitnetError
+from .optimizers import Optimizer
+
+FORMAT, VERSION, NAME = "digitnet-checkpoint", 1, "checkpoint.npz"
+
+
+class CheckpointError(DigitnetError):
+    """A checkpoint that cannot be read, or does not belong to this training run."""
+
+
+@dataclass
+class Position:
+    """Where a training run is: enough to go on from there exactly."""
+
+    epoch: int = 1                    # the epoch under way, from 1
+    batch: int = 0                    # how many of its batches are done
+    shuffle_state: dict = None        # the shuffling generator before this epoch drew its order
+    loss_sum: float = 0.0             # this epoch's loss, summed over its examples so far
+    correct: int = 0                  # this epoch's examples classified right so far
+    seconds: float = 0.0              # this epoch's time so far
+    first_loss: float = None          # the untrained network's loss (the divergence guard's yardstick)
+    history: dict = field(default_factory=dict)
+
+
+def fingerprint(x, y):
+    """A short hash of a training set: its shape, its labels and every 97th row of its pixels."""
+    digest = hashlib.sha256()
+    digest.update(repr(tuple(x.shape)).encode())
+    digest.update(np.ascontiguousarray(to_numpy(y)).tobytes())
+    digest.update(np.ascontiguousarray(to_numpy(x[::97, ...])).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def save(directory, model, opt, position, settings):
+    """Write DIR/checkpoint.npz (atomically); refuses weights that are not finite. Returns its path."""
+    params = to_numpy(model.params)
+    if not np.isfinite(params).all():
+        raise CheckpointError("refusing to write a checkpoint of NaN or infinite weights")
+    arrays = {"params": params}
+    for name in opt.state_names:
+        if getattr(opt, name, None) is not None:
+            arrays[f"optimizer.{name}"] = to_numpy(getattr(opt, name))
+    meta = {"format": FORMAT, "version": VERSION, "model": model.config(), "settings": settings,
+            "position": asdict(position), "optimizer": _optimizer_meta(opt),
+            "model_rng": model.rng.bit_generator.state}
+    path = Path(directory) / NAME
+    with atomic_write(path) as f:
+        np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
+    return path
+
+
+def load(directory):
+    """(arrays, metadata) of DIR/checkpoint.npz; CheckpointError naming what is wrong otherwise."""
+    path = Path(directory) / NAME
+    if not path.is_file():
+        raise CheckpointError(f"{directory}: no checkpoint here ({NAME} is missing); train with "
+                              f"--checkpoint-dir {directory} to write one")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        meta = json.loads(str(arrays.pop("metadata")))
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        raise CheckpointError(f"{path}: not a readable digitnet checkpoint (damaged?); delete it to start "
+                              f"afresh") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: not a digitnet checkpoint of version {VERSION}")
+    return arrays, meta
+
+
+def restore(arrays, meta, model, opt, settings, directory):
+    """Put the checkpoint's weights, optimizer state and generator states back; return its Position.
+
+    Refused with one line if the checkpoint was made for another network,
+    other training data or other settings (`settings`, as `save` got them)."""
+    if meta["model"] != model.config():
+        raise CheckpointError(f"{directory}: the checkpoint is of another network "
+                              f"({_sizes(meta['model'])}, not {'-'.join(map(str, model.sizes))}); "
+                              f"resume with the same layers, or start afresh")
+    for key, value in settings.items():
+        if meta["settings"].get(key) != value:
+            what = "training data" if key == "data" else key.replace("_", " ")
+            raise CheckpointError(f"{directory}: the checkpoint was made with another {what} "
+                                  f"({meta['settings'].get(key)!r}, not {value!r}); resume with the same "
+                                  f"settings, or start afresh")
+    model.params[...] = to_device(arrays["params"], model.xp)
+    for name in opt.state_names:
+        if f"optimizer.{name}" in arrays:
+            setattr(opt, name, to_device(arrays[f"optimizer.{name}"], model.xp))
+    for key, value in meta["optimizer"].items():
+        setattr(opt, key, value)
+    model.rng.bit_generator.state = meta["model_rng"]
+    return Position(**meta["position"])
+
+
+def _optimizer_meta(opt):
+    """The optimizer's scalars: its type, rate and step count (Adam's t)."""
+    if not isinstance(opt, Optimizer):
+        raise CheckpointError("checkpoints need one of digitnet's optimizers (sgd, momentum, nesterov, adam)")
+    return {key: value for key, value in vars(opt).items()
+            if key not in opt.state_names and isinstance(value, (int, float, bool, str))}
+
+
+def _sizes(config):
+    dense = [layer for layer in config["layers"] if layer.get("type") == "Dense"]
+    return "-".join(map(str, [dense[0]["n_in"]] + [d["n_out"] for d in dense])) if dense else "no Dense layer"

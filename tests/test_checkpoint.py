@@ -1,0 +1,204 @@
+"""Checkpoints, resume and signals: a run that stops anywhere goes on to the same weights."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from digitnet import MLP, fit
+from digitnet import training
+from digitnet.checkpoint import CheckpointError
+from digitnet.errors import TrainingDiverged
+from digitnet.interrupt import TrainingInterrupted
+from test_cli import assert_one_line_error, digitnet
+
+
+def blobs(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    return (rng.standard_normal((n, 4)) * 0.8 + np.eye(3, 4)[y]).astype(np.float32), y
+
+
+SETTINGS = dict(optimizer="adam", learning_rate=0.01, epochs=3, batch_size=32, l2=1e-4, schedule="cosine",
+                random_state=4, verbose=0)
+
+
+def train(checkpoint_dir=None, resume=None, **changes):
+    x, y = blobs()
+    model = MLP(sizes=(4, 16, 3), dropout=0.2, random_state=4)
+    history = fit(model, x, y, x_val=x[:100], y_val=y[:100], checkpoint_dir=checkpoint_dir, resume=resume,
+                  **{**SETTINGS, **changes})
+    return model, history
+
+
+def same_run(a, b):
+    np.testing.assert_array_equal(a[0].params, b[0].params)
+    for key in ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+        assert a[1][key] == b[1][key], key
+
+
+@pytest.mark.parametrize("stop_at", [7, 19, 45])          # mid-epoch 1, the first step of epoch 2, mid-epoch 3
+def test_a_run_stopped_mid_epoch_resumes_to_bit_identical_weights(tmp_path, monkeypatch, stop_at):
+    unbroken = train()
+    step, calls = training.train_step, []
+
+    def crash_at(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == stop_at:
+            raise RuntimeError("the machine went down")
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_step", crash_at)
+    with pytest.raises(RuntimeError):
+        train(tmp_path, checkpoint_every=1e-9)             # a checkpoint after every step
+    monkeypatch.setattr(training, "train_step", step)
+    same_run(train(tmp_path, resume=tmp_path), unbroken)
+
+
+def test_a_run_stopped_between_epochs_resumes_to_bit_identical_weights(tmp_path):
+    def stop_after_epoch_1(record):
+        if record["epoch"] == 1:
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError):
+        train(tmp_path, callbacks=[stop_after_epoch_1])
+    resumed = train(tmp_path, resume=tmp_path)
+    same_run(resumed, train())
+    assert resumed[1]["epoch"] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(batch_size=64), "made with another batch size \\(32, not 64\\)"),
+    (dict(learning_rate=0.02), "made with another learning rate"),
+    (dict(epochs=5), "made with another epochs"),
+])
+def test_resuming_with_other_settings_is_refused(tmp_path, change, message):
+    train(tmp_path)
+    with pytest.raises(CheckpointError, match=message):
+        train(tmp_path, resume=tmp_path, **change)
+
+
+def test_resuming_another_network_or_other_data_is_refused(tmp_path):
+    train(tmp_path)
+    x, y = blobs()
+    with pytest.raises(CheckpointError, match=r"the checkpoint is of another network \(4-16-3, not 4-8-3\)"):
+        fit(MLP(sizes=(4, 8, 3), dropout=0.2), x, y, resume=tmp_path, **SETTINGS)
+    with pytest.raises(CheckpointError, match="made with another training data"):
+        fit(MLP(sizes=(4, 16, 3), dropout=0.2), x[::-1], y[::-1], resume=tmp_path, **SETTINGS)
+    with pytest.raises(CheckpointError, match="no checkpoint here"):
+        fit(MLP(sizes=(4, 16, 3)), x, y, resume=tmp_path / "elsewhere", **SETTINGS)
+    (tmp_path / "checkpoint.npz").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(CheckpointError, match="not a readable digitnet checkpoint"):
+        fit(MLP(sizes=(4, 16, 3), dropout=0.2), x, y, resume=tmp_path, **SETTINGS)
+
+
+def test_sigint_finishes_the_step_writes_a_checkpoint_and_stops(tmp_path):
+    def interrupt(record):
+        os.kill(os.getpid(), signal.SIGINT)                # as Ctrl-C does, after epoch 1
+
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train(tmp_path, callbacks=[interrupt])
+    assert stopped.value.exit_status == 130 and stopped.value.checkpoint == tmp_path / "checkpoint.npz"
+    assert "epoch 2, batch 1 of 19" in str(stopped.value)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler        # the handler is given back
+    same_run(train(tmp_path, resume=tmp_path), train())
+
+
+def test_without_a_checkpoint_dir_a_signal_still_stops_after_a_whole_step():
+    def terminate(record):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train(callbacks=[terminate])
+    assert stopped.value.exit_status == 143 and stopped.value.checkpoint is None
+
+
+def test_divergence_leaves_the_last_good_checkpoint(tmp_path):
+    x, y = blobs()
+    model = MLP(sizes=(4, 16, 3))
+    fit(model, x, y, epochs=1, batch_size=32, verbose=0, checkpoint_dir=tmp_path)
+    with pytest.raises(TrainingDiverged):
+        fit(MLP(sizes=(4, 16, 3)), x * 1e4, y, optimizer="sgd", learning_rate=1e4, epochs=3, batch_size=32,
+            verbose=0, checkpoint_dir=tmp_path, checkpoint_every=1e-9)
+    with np.load(tmp_path / "checkpoint.npz") as saved:                     # the last one saved is whole
+        assert np.isfinite(saved["params"]).all()
+
+
+def position(directory):
+    """(epoch, batch) of the checkpoint in `directory`, or None while there is none."""
+    try:
+        with np.load(directory / "checkpoint.npz") as saved:
+            p = json.loads(str(saved["metadata"]))["position"]
+        return p["epoch"], p["batch"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+FLAGS = ["--hidden", 32, "--dropout", 0.2, "--epochs", 3, "--batch-size", 64, "--validation-size", 1000, "--quiet"]
+
+
+def start_training(mnist_dir, out, checkpoints):
+    command = [sys.executable, "-m", "digitnet", "train", "--data", mnist_dir, *FLAGS, "--out", out,
+               "--checkpoint-dir", checkpoints, "--checkpoint-every", 0.0003]
+    return subprocess.Popen(list(map(str, command)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until_mid_epoch(process, checkpoints, timeout=120):
+    """Wait until the running command's checkpoint is in the middle of epoch 2."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        where = position(checkpoints)
+        if where and where[0] == 2 and where[1] > 0:
+            return where
+        assert process.poll() is None, "training ended before it could be stopped"
+        time.sleep(0.005)
+    raise AssertionError("no checkpoint in the middle of epoch 2")
+
+
+def test_sigkill_mid_epoch_then_resume_gives_the_unbroken_weights(mnist_dir, tmp_path):
+    digitnet("train", "--data", mnist_dir, *FLAGS, "--out", tmp_path / "unbroken.npz")
+    checkpoints = tmp_path / "checkpoints"
+    process = start_training(mnist_dir, tmp_path / "killed.npz", checkpoints)
+    wait_until_mid_epoch(process, checkpoints)
+    process.kill()                                          # SIGKILL: no chance to save anything more
+    process.wait()
+    resumed = digitnet("train", "--resume", checkpoints, "--quiet")
+    assert "resuming from the checkpoint in" in resumed.stdout
+    with np.load(tmp_path / "unbroken.npz") as a, np.load(tmp_path / "killed.npz") as b:
+        for name in a.files:
+            if name != "metadata":
+                np.testing.assert_array_equal(a[name], b[name])
+
+
+@pytest.mark.parametrize("sent, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_saves_a_checkpoint_and_prints_the_command_that_resumes(mnist_dir, tmp_path, sent, status):
+    checkpoints = tmp_path / "checkpoints"
+    process = start_training(mnist_dir, tmp_path / "m.npz", checkpoints)
+    wait_until_mid_epoch(process, checkpoints)
+    process.send_signal(sent)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == status
+    line = stderr.strip().splitlines()
+    assert len(line) == 1 and line[0].endswith(f"resume with `digitnet train --resume {checkpoints}`"), stderr
+    epoch, batch = position(checkpoints)
+    assert f"at epoch {epoch}, batch {batch} of " in line[0]
+    assert not (tmp_path / "m.npz").exists()
+    digitnet("train", "--resume", checkpoints, "--quiet")
+    assert (tmp_path / "m.npz").exists()
+
+
+def test_resume_with_a_contradicting_flag_is_one_line(mnist_dir, tmp_path):
+    digitnet("train", "--data", mnist_dir, *FLAGS, "--out", tmp_path / "m.npz", "--checkpoint-dir", tmp_path / "c")
+    result = digitnet("train", "--resume", tmp_path / "c", "--hidden", 64, check=False)
+    assert_one_line_error(result, r"--hidden 64 contradicts the checkpoint in .* \(made with 32\): resume without it")
+    assert_one_line_error(digitnet("train", "--resume", tmp_path / "nowhere", check=False),
+                          "no checkpoint of `digitnet train` there")
+
+
+def test_the_default_checkpoint_is_removed_once_the_model_is_saved(mnist_dir, tmp_path):
+    digitnet("train", "--data", mnist_dir, *FLAGS, "--out", tmp_path / "m.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.history.json", "m.npz"]
