@@ -4,6 +4,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests (test_properties.py): a fixed, bounded set of examples in CI; more, and new ones, locally
+settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True)
+settings.register_profile("dev", max_examples=300, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST_DIR = Path(os.environ.get("DIGITNET_TEST_MNIST", ROOT.parent / "shared" / "data" / "mnist"))

@@ -148,3 +148,13 @@ def test_a_prediction_prints_in_one_line(model):
     prediction = predict_image(model, np.zeros((28, 28)) + np.eye(28))
     assert "\n" not in repr(prediction)
     assert repr(prediction).startswith(f"Prediction(digit={prediction.digit}, probability=")
+
+
+def test_a_single_dot_does_not_hang_the_preprocessing():
+    """Scaled up, a one-pixel dot is solid ink whose "stroke" is as wide as the image: the thinning
+    filter is capped (it asked for thousands of pixels, and took hours; Hypothesis found it)."""
+    code = ("import numpy as np; from digitnet.preprocess import preprocess\n"
+            "image = np.full((5, 5), 255, np.uint8); image[2, 2] = 0\n"
+            "print(preprocess(image).shape)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "(28, 28)", result.stderr

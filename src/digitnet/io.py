@@ -13,6 +13,7 @@ not a model file is described in our own words (NumPy's would suggest loading
 it unsafely). Writing goes through a temp file, so a model file is always whole.
 """
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -87,7 +88,11 @@ SIGNATURES = [(b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b
 
 
 def _read_arrays(path):
-    """{name: array} of an .npz, never unpickling; what the file is instead, if it is not one."""
+    """{name: array} of an .npz, never unpickling; what the file is instead, if it is not one.
+
+    Each array's header (shape, dtype) is read before its data, so that a file
+    declaring more data than it holds, or Python objects, is refused before
+    anything is allocated for it."""
     try:
         npz = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
@@ -96,12 +101,35 @@ def _read_arrays(path):
         raise ModelFileError(f"{path}: not a digitnet model file: it is {_what_file(path)}; {MODEL_FILE}")
     with npz:
         try:
+            for name in npz.files:
+                _check_header(path, npz.zip, name)
             return {name: npz[name] for name in npz.files}
-        except ValueError:                                      # NumPy's refusal of object arrays
-            raise ModelFileError(f"{path}: not a digitnet model file: an .npz of Python objects, which "
-                                 f"digitnet never unpickles; {MODEL_FILE}") from None
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
+        except (OSError, EOFError, ValueError, SyntaxError, zipfile.BadZipFile, zlib.error):   # (a bad header)
             raise ModelFileError(f"{path}: a damaged .npz (cut short or corrupted); {MODEL_FILE}") from None
+
+
+MAX_ARRAY_BYTES = 1 << 30          # more than any MLP digitnet trains; a larger declared array is forged
+
+
+def _check_header(path, archive, name):
+    """Refuse the array `name` of an .npz, from its header alone, if it holds Python objects or declares
+    more data than the archive member holds (or than MAX_ARRAY_BYTES)."""
+    info = archive.getinfo(f"{name}.npy")
+    try:
+        with archive.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = header(f)
+    except Exception:                          # NumPy's parser of a forged header raises all sorts
+        raise ModelFileError(f"{path}: a damaged .npz (the header of {name!r} is unreadable); "
+                             f"{MODEL_FILE}") from None
+    if dtype.hasobject:
+        raise ModelFileError(f"{path}: not a digitnet model file: an .npz of Python objects, which digitnet never "
+                             f"unpickles; {MODEL_FILE}")
+    size = math.prod(shape) * dtype.itemsize
+    if size > MAX_ARRAY_BYTES or size > info.file_size or size > 1100 * info.compress_size + 4096:
+        raise ModelFileError(f"{path}: array {name!r} declares {size:,} bytes of data, more than the file holds; "
+                             f"the file is damaged or forged; {MODEL_FILE}")
 
 
 def _what_file(path):
@@ -146,7 +174,7 @@ def _build(path, meta, arrays):
         raise ModelFileError(f"{path}: metadata has no layer list")
     if spec.get("loss") not in LOSSES:
         raise ModelFileError(f"{path}: unknown loss {spec.get('loss')!r}")
-    layers = []
+    layers, used = [], set()
     for i, conf in enumerate(spec["layers"]):
         kind = conf.get("type") if isinstance(conf, dict) else None
         if kind not in LAYER_TYPES:
@@ -155,6 +183,7 @@ def _build(path, meta, arrays):
         # check the arrays before building the layer: a forged size must not allocate anything
         params = {name: _array(path, arrays, f"layers.{i}.{name}", shape)
                   for name, shape in _param_shapes(path, i, kind, settings).items()}
+        used.update(f"layers.{i}.{name}" for name in params)
         try:
             layer = LAYER_TYPES[kind](**settings)
         except (TypeError, ValueError) as e:
@@ -162,6 +191,10 @@ def _build(path, meta, arrays):
         for name, value in params.items():
             setattr(layer, name, value)
         layers.append(layer)
+    extra = sorted(set(arrays) - used)
+    if extra:
+        raise ModelFileError(f"{path}: unexpected array {extra[0]!r}: a model file holds its layers' W and b "
+                             f"and the metadata, nothing else")
     try:
         return MLP(layers=layers, loss=spec["loss"])
     except Exception as e:                     # e.g. sizes that do not chain

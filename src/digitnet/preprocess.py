@@ -15,6 +15,7 @@ seen digits prepared like that, so a user's photo or drawing must be prepared th
 `preprocess(image)` runs them all; `preprocess_steps(image)` returns every intermediate image
 too (docs/preprocessing.md shows them).
 """
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ MIN_CONTRAST = 0.08            # an image whose ink stands out less than this ho
 BOX, FIELD = 20, 28            # MNIST: digit fits a 20x20 box, centred in a 28x28 field
 WORK_BOX = 80                  # strokes are thinned or thickened at 4x the box size
 THICK, THIN, TARGET = 3.5, 1.2, 2.6   # stroke widths in box pixels: MNIST's run 1.4-2.6
+MAX_RADIUS = WORK_BOX // 4     # the largest thinning or thickening filter, in work pixels
 
 
 def load_image(source):
@@ -55,7 +57,9 @@ def _open(path):
     if path.is_dir():
         raise DigitnetError(f"{path}: is a directory, not an image")
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():                  # Pillow's own warning for big images: we refuse them
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
         if image.width * image.height > MAX_PIXELS:      # checked from the header, before decoding
             raise DigitnetError(f"{path}: image is {image.width}x{image.height} pixels, more than the "
                                 f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
@@ -209,10 +213,13 @@ def fit_box(ink):
     scale = WORK_BOX / max(h, w)
     work = _as_image(ink).resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
     width = stroke_width(np.asarray(work, dtype=np.float32) / 255) * BOX / WORK_BOX
+    # the filter's radius is capped at a quarter of the box: a solid block of ink (its "stroke" as wide
+    # as the image) would otherwise ask for a filter of thousands of pixels, and take hours
+    radius = min(round(abs(width - TARGET) / 2 * WORK_BOX / BOX), MAX_RADIUS)
     if width > THICK:
-        work = work.filter(ImageFilter.MinFilter(2 * round((width - TARGET) / 2 * WORK_BOX / BOX) + 1))
+        work = work.filter(ImageFilter.MinFilter(2 * radius + 1))
     elif width < THIN:
-        work = work.filter(ImageFilter.MaxFilter(2 * round((TARGET - width) / 2 * WORK_BOX / BOX) + 1))
+        work = work.filter(ImageFilter.MaxFilter(2 * radius + 1))
     size = (max(1, round(w * BOX / max(h, w))), max(1, round(h * BOX / max(h, w))))
     resized = work.resize(size, Image.Resampling.LANCZOS)
     return np.clip(np.asarray(resized, dtype=np.float32) / 255, 0, 1)

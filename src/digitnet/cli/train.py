@@ -2,6 +2,7 @@
 import contextlib
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -125,6 +126,14 @@ def output_path(args, s, command=None):
         out = default_model_path()
     if out.exists() and out.is_dir():
         raise DigitnetError(f"--out {out} is a directory: name a file such as {out / 'model.npz'}")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise DigitnetError(f"--out {out}: {out.parent} is a file, not a folder; name a file in a folder")
+    try:                                      # find out now, not after training, that it cannot be written
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out.parent).close()
+    except OSError as e:
+        raise DigitnetError(f"--out {out}: cannot write into {out.parent} ({e.strerror or e}); name a file in "
+                            f"a folder you can write to") from None
     if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
         raise DigitnetError(f"--report {args.report} is a file: name a directory for the report")
     return out

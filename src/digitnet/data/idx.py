@@ -19,6 +19,7 @@ raises `DataError` with a one-line message that names the file.
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import zlib
 from pathlib import Path
@@ -32,6 +33,8 @@ GZIP_MAGIC = b"\x1f\x8b"
 UBYTE = 0x08
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10
+MAX_BYTES = 1 << 30     # a larger declared IDX file is not MNIST-like (MNIST's largest holds 47 MB)
+MAX_RATIO = 100         # gzip shrinks MNIST's files 2-6 fold; a header declaring 100 times more is forged
 
 #: The IDX type codes, so an error can say what it found instead.
 IDX_TYPES = {
@@ -48,24 +51,36 @@ def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file of unsigned bytes, gzip-compressed or not.
 
     Returns a new, writeable uint8 array whose shape is the dims in the
-    header, e.g. (60000, 28, 28) for the training images.
+    header, e.g. (60000, 28, 28) for the training images. The header is read
+    first, and no more is decompressed than it declares (and never more than
+    MAX_BYTES): a small file cannot make the reader take gigabytes.
     """
     path = Path(path)
-    data = _read_decompressed(path)
-    dims, offset = _parse_header(data, path.name)
+    stream, compressed = _open(path)
+    head = _read(stream, 4, path)
+    dims_bytes = _read(stream, 4 * head[3], path) if len(head) == 4 else b""
+    dims, offset = _parse_header(head + dims_bytes, path.name)
     expected = math.prod(dims)
-    found = len(data) - offset
+    if expected > MAX_BYTES:
+        raise DataError(f"{path.name}: the IDX header declares {dims} = {expected:,} bytes, more than any "
+                        f"MNIST-like file (at most {MAX_BYTES:,}); the file is corrupt or not MNIST")
+    if compressed is not None and expected > max(MAX_RATIO * compressed, 1 << 20):
+        raise DataError(f"{path.name}: the IDX header declares {expected:,} bytes, but the gzip file holds only "
+                        f"{compressed:,}: images do not compress {MAX_RATIO}-fold; the file is corrupt or forged")
+    data = _read(stream, expected, path)
+    found = len(data)
     if found < expected:
         raise DataError(
             f"{path.name}: truncated: expected {expected} bytes of data, found {found}; "
             "re-download the file"
         )
-    if found > expected:
+    extra = _count_rest(stream, path)
+    if extra:
         raise DataError(
-            f"{path.name}: {found - expected} unexpected trailing bytes after "
+            f"{path.name}: {extra} unexpected trailing bytes after "
             f"{expected} bytes of data; the file is corrupt, re-download it"
         )
-    return np.frombuffer(data, dtype=np.uint8, count=expected, offset=offset).reshape(dims).copy()
+    return np.frombuffer(data, dtype=np.uint8, count=expected).reshape(dims).copy()
 
 
 def read_idx_pair(images_path: str | Path, labels_path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -100,17 +115,30 @@ def is_gzip(path: str | Path) -> bool:
         return f.read(2) == GZIP_MAGIC
 
 
-def _read_decompressed(path: Path) -> bytes:
-    """The file's bytes, decompressed if it is gzip."""
+def _open(path: Path):
+    """(a readable stream of the file's bytes, decompressed if it is gzip; its gzip size or None)."""
     raw = read_bytes(path)
-    if not raw.startswith(GZIP_MAGIC):
-        return raw
+    if raw.startswith(GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=io.BytesIO(raw)), len(raw)
+    return io.BytesIO(raw), None
+
+
+def _read(stream, size: int, path: Path) -> bytes:
+    """Up to `size` bytes of the stream (fewer if it ends first)."""
     try:
-        return gzip.decompress(raw)
+        return stream.read(size)
     except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
         raise DataError(
             f"{path.name}: the gzip data is truncated or corrupt; delete the file and download it again"
         ) from None
+
+
+def _count_rest(stream, path: Path, chunk: int = 1 << 20) -> int:
+    """How many bytes the stream still holds, counted a chunk at a time (nothing kept)."""
+    total = 0
+    while block := _read(stream, chunk, path):
+        total += len(block)
+    return total
 
 
 def _parse_header(data: bytes, name: str) -> tuple[tuple[int, ...], int]:

@@ -129,6 +129,8 @@ def _find_idx_file(data_dir: Path, stem: str) -> Path | None:
     for name in (stem + ".gz", stem, dotted, dotted + ".gz"):
         if (data_dir / name).is_file():
             return data_dir / name
+        if (data_dir / name).is_dir():
+            raise DataError(f"{data_dir / name}: a directory where the MNIST file {name} should be")
     return None
 
 

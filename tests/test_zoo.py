@@ -1,0 +1,230 @@
+"""The bad-input zoo: damaged and hostile files and arguments, each through the real command line.
+
+Every case must end with one line on stderr that names the problem, exit status 2, no file that
+existed before changed, within a time limit, and without taking memory that the input's real
+size does not justify (the peak resident memory of the process is measured).
+HTTP bodies join the zoo once `digitnet serve` exists.
+"""
+import gzip
+import os
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import MNIST_FILES
+from digitnet import MLP, save_model
+
+ROOT = Path(__file__).resolve().parents[1]
+PEAK_MB = 400           # python, NumPy, matplotlib's import and the checks: ~150 MB; MNIST itself is not loaded
+RUN = """import re, sys
+from digitnet.cli import main
+try:
+    code = main(sys.argv[2:])
+finally:                               # the peak resident memory of this process (getrusage's counts the parent's)
+    with open("/proc/self/status") as status:
+        open(sys.argv[1], "w").write(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
+raise SystemExit(code)"""
+
+
+def idx(dims, data=None, dtype=0x08, magic=b"\x00\x00"):
+    """An IDX file of `dims`, holding `data` or random bytes (which gzip cannot shrink)."""
+    header = magic + bytes([dtype, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims)
+    return header + (np.random.default_rng(0).integers(0, 10, int(np.prod(dims)), np.uint8).tobytes()
+                     if data is None else data)
+
+
+def gz(data):
+    return gzip.compress(data)
+
+
+def mnist_dir_with(tmp, mnist_dir, name, content):
+    """A data folder of the real MNIST files, one of them replaced by `content` (bytes, or a folder)."""
+    folder = tmp / "data"
+    folder.mkdir()
+    for file in MNIST_FILES:
+        if file != name:
+            (folder / file).symlink_to(mnist_dir / file)
+    if content == "folder":
+        (folder / name).mkdir()
+    else:
+        (folder / name).write_bytes(content)
+    return folder
+
+
+def csv_dir(tmp, train=None, test=None):
+    folder = tmp / "csv"
+    folder.mkdir()
+    header = b"label," + b",".join(f"p{i}".encode() for i in range(784)) + b"\n"
+    good = header + b"7," + b",".join([b"0"] * 784) + b"\n"
+    (folder / "mnist_train.csv").write_bytes(good if train is None else train)
+    (folder / "mnist_test.csv").write_bytes(good if test is None else test)
+    return folder
+
+
+def model_file(tmp, change=None):
+    path = tmp / "model.npz"
+    save_model(MLP(sizes=(784, 8, 10)), path)
+    if change:
+        with np.load(path) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+        change(arrays)
+        np.savez(path, **arrays)
+    return path
+
+
+def image(tmp, name, content):
+    path = tmp / name
+    if isinstance(content, Image.Image):
+        content.save(path)
+    else:
+        path.write_bytes(content)
+    return path
+
+
+def big_png(tmp):
+    """A 100-megapixel PNG: a few hundred kilobytes on disk, 100 MB once decoded."""
+    path = tmp / "huge.png"
+    Image.new("1", (10_000, 10_000)).save(path)
+    return path
+
+
+def train(folder, *more):
+    return ["train", "--data", folder, "--epochs", 1, *more]
+
+
+T = "train-images-idx3-ubyte.gz"
+L = "train-labels-idx1-ubyte.gz"
+ZOO = {
+    # IDX files
+    "idx empty": (lambda t, m: train(mnist_dir_with(t, m, T, b"")), r"too short for an IDX header"),
+    "idx truncated gzip": (lambda t, m: train(mnist_dir_with(t, m, L, (m / L).read_bytes()[:5000])),
+                           r"gzip data is truncated or corrupt"),
+    "idx wrong magic": (lambda t, m: train(mnist_dir_with(t, m, T, gz(idx((60000, 28, 28), magic=b"\x12\x34")))),
+                        r"wrong magic number"),
+    "idx huge dimensions": (lambda t, m: train(mnist_dir_with(t, m, T, gz(idx((4_000_000_000, 28, 28), b"")))),
+                            r"declares .* bytes, more than any MNIST-like file"),
+    "idx absurd dimension count": (lambda t, m: train(mnist_dir_with(t, m, T, gz(b"\x00\x00\x08\xff" + bytes(8)))),
+                                   r"truncated: the header needs 1024 bytes for 255 dimensions"),
+    "idx zero dimensions": (lambda t, m: train(mnist_dir_with(t, m, T, gz(b"\x00\x00\x08\x00"))),
+                            r"declares 0 dimensions"),
+    "idx float data": (lambda t, m: train(mnist_dir_with(t, m, T, gz(idx((10, 28, 28), dtype=0x0D)))),
+                       r"IDX data type 0x0d \(float\) is not supported"),
+    "idx gzip bomb": (lambda t, m: train(mnist_dir_with(t, m, T, gz(idx((900_000, 28, 28), bytes(705_600_000))))),
+                      r"images do not compress 100-fold"),
+    "idx wrong image size": (lambda t, m: train(mnist_dir_with(t, m, T, gz(idx((60000, 28, 27))))),
+                             r"expected images of shape \(n, 28, 28\)"),
+    "idx too few labels": (lambda t, m: train(mnist_dir_with(t, m, L, gz(idx((59990,))))),
+                           r"59990 labels but 60000 images"),
+    "idx label 200": (lambda t, m: train(mnist_dir_with(t, m, L, gz(idx((60000,), bytes([200]) * 60000)))),
+                      r"label 200 at index 0 is not a digit 0-9"),
+    "idx trailing bytes": (lambda t, m: train(mnist_dir_with(t, m, L, gz(idx((60000,)) + b"extra"))),
+                           r"5 unexpected trailing bytes"),
+    "idx a folder": (lambda t, m: train(mnist_dir_with(t, m, T, "folder")), r"train-images-idx3-ubyte.gz"),
+    # CSV files
+    "csv not utf-8": (lambda t, m: train(csv_dir(t, train=b"label,p0\n\xff\xfe\x00garbage\n")), r"mnist_train.csv"),
+    "csv empty": (lambda t, m: train(csv_dir(t, train=b"")), r"mnist_train.csv: empty file"),
+    "csv short row": (lambda t, m: train(csv_dir(t, train=b"7,0,0,0\n")), r"4 columns, expected 785"),
+    "csv word for a pixel": (lambda t, m: train(csv_dir(t, train=b"7," + b"zero," * 783 + b"0\n")),
+                             r"'zero' is not a number"),
+    "csv pixel 300": (lambda t, m: train(csv_dir(t, train=b"7," + b"300," * 783 + b"0\n")),
+                      r"pixel value 300 is outside 0-255"),
+    "csv label 12": (lambda t, m: train(csv_dir(t, train=b"12," + b"0," * 783 + b"0\n")), r"label 12 is not a digit"),
+    # images for predict
+    "image 100 megapixels": (lambda t, m: ["predict", model_file(t), big_png(t)], r"megapixel limit"),
+    "image that is text": (lambda t, m: ["predict", model_file(t), image(t, "a.png", b"hello")], r"a.png"),
+    "image truncated": (lambda t, m: ["predict", model_file(t), image(t, "cut.png", SEVEN.read_bytes()[:300])],
+                        r"cut.png"),
+    "image empty": (lambda t, m: ["predict", model_file(t), image(t, "empty.jpg", b"")], r"empty.jpg"),
+    "image blank": (lambda t, m: ["predict", model_file(t), image(t, "blank.png", Image.new("L", (64, 64), 255))],
+                    r"blank.png: .*digit"),
+    "image folder with none": (lambda t, m: ["predict", model_file(t), folder(t / "none")],
+                               r"no image files in this directory"),
+    # model files
+    "model with NaN": (lambda t, m: ["evaluate", model_file(t, lambda a: a["layers.0.b"].fill(np.nan)), "--data", m],
+                       r"contains NaN or infinite values"),
+    "model with inf": (lambda t, m: ["info", model_file(t, lambda a: a["layers.2.W"].fill(np.inf))],
+                       r"contains NaN or infinite values"),
+    "model missing array": (lambda t, m: ["info", model_file(t, lambda a: a.pop("layers.2.b"))],
+                            r"missing array 'layers.2.b'"),
+    "model extra array": (lambda t, m: ["info", model_file(t, lambda a: a.update(secret=np.ones(3)))],
+                          r"unexpected array 'secret'"),
+    "model pickle as npz": (lambda t, m: ["info", image(t, "evil.npz", b"\x80\x04\x95\x10" + bytes(40))],
+                            r"a Python pickle, which digitnet never loads"),
+    "model of objects": (lambda t, m: ["info", object_npz(t)], r"an .npz of Python objects"),
+    "model forged size": (lambda t, m: ["info", forged_npz(t, b"(7840,8)")],
+                          r"declares 250,880 bytes of data, more than the file holds"),
+    "model forged header": (lambda t, m: ["info", forged_npz(t, b"(99999,8")],
+                            r"the header of 'layers.0.W' is unreadable"),
+    "model a folder": (lambda t, m: ["info", t], r"is a directory, not a model file"),
+    "model empty": (lambda t, m: ["info", image(t, "empty.npz", b"")], r"it is empty"),
+    # arguments
+    "argument not a number": (lambda t, m: ["train", "--epochs", "abc"], r"argument --epochs: invalid int value"),
+    "argument negative hidden": (lambda t, m: ["train", "--hidden", "-5", "--data", m],
+                                 r"every layer needs at least 1"),
+    "argument lr nan": (lambda t, m: ["train", "--lr", "nan", "--data", m], r"learning rate nan must be a positive"),
+    "argument out unwritable": (lambda t, m: ["train", "--data", m, "--out", inside_a_file(t)],
+                                r"is a file, not a folder"),
+    "argument out a folder": (lambda t, m: ["train", "--data", m, "--out", t], r"is a directory: name a file"),
+    "argument data missing": (lambda t, m: ["train", "--data", t / "nowhere"], r"nowhere"),
+}
+
+
+SEVEN = ROOT / "docs" / "examples" / "seven-transparent.png"
+
+
+def folder(path):
+    path.mkdir()
+    return path
+
+
+def object_npz(tmp):
+    """An .npz whose array is a pickled Python object."""
+    np.savez(tmp / "obj.npz", metadata=np.array([{}], dtype=object))
+    return tmp / "obj.npz"
+
+
+def inside_a_file(tmp):
+    """An --out path whose folder is a file: no one can write there."""
+    (tmp / "file").write_text("x")
+    return tmp / "file" / "m.npz"
+
+
+def forged_npz(tmp, shape):
+    """A model file whose first array's header says `shape` (8 bytes, as long as the real one)."""
+    path = model_file(tmp)
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    np.savez(path, **arrays)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"(784, 8)")
+    raw[at:at + 8] = shape                               # same length: the zip stays readable
+    path.write_bytes(bytes(raw))
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(ZOO))
+def test_zoo(case, mnist_dir, tmp_path):
+    make, message = ZOO[case]
+    args = [str(a) for a in make(tmp_path, mnist_dir)]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    rss = tmp_path.parent / f"{tmp_path.name}.rss"
+    result = subprocess.run([sys.executable, "-c", RUN, str(rss), *args], capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL, cwd=tmp_path,
+                            env={**os.environ, "DIGITNET_HOME": str(tmp_path.parent / f"{tmp_path.name}.home")})
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(message, lines[0]), lines[0]
+    for path, content in before.items():                 # nothing that was there has changed
+        assert path.read_bytes() == content, path
+    assert int(rss.read_text()) / 1024 < PEAK_MB
+
+
+def test_the_zoo_is_big_enough():
+    assert len(ZOO) >= 30
