@@ -81,7 +81,7 @@ def _from_array(a):
         raise DigitnetError("an image array must hold finite numbers")
     if a.dtype != np.uint8:                              # floats in [0, 1] or any other range
         scale = 255.0 if a.max() <= 1.0 else 255.0 / max(float(a.max()), 1.0)
-        a = np.clip(a.astype(np.float64) * scale, 0, 255).astype(np.uint8)
+        a = np.clip(np.clip(a.astype(np.float64), 0, None) * scale, 0, 255).astype(np.uint8)   # negatives: 0
     return Image.fromarray(a)
 
 

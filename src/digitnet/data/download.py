@@ -3,10 +3,12 @@
 MNIST is served by several public mirrors under the same four file names.
 We try the mirrors in order and, for each file:
 
-1. stream it into a temporary file next to its final place, with a progress
-   bar;
+1. let pooch download it (over HTTP with requests, a progress bar, into a
+   temporary file that only a complete download replaces), into a private
+   folder beside its final place;
 2. check the SHA-256 of its *decompressed* bytes (the mirrors' gzip wrappers
-   differ, the data inside does not);
+   differ, the data inside does not, which is why pooch's own check of the
+   file's bytes is not used);
 3. only then rename it into place with `os.replace`, which is atomic, so the
    destination never holds a half-written or unverified file.
 
@@ -16,20 +18,17 @@ the next mirror. If every mirror fails, `DataError` lists why.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
-import http.client
 import logging
+import os
+import tempfile
 import time
-import urllib.error
-import urllib.request
 import zlib
 from pathlib import Path
 from typing import Sequence
 
-from tqdm import tqdm
-
-from digitnet.atomic import atomic_write
 from digitnet.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,6 @@ MIRRORS = [
 ]
 
 CHUNK = 1 << 16
-_NETWORK_ERRORS = (urllib.error.URLError, http.client.HTTPException, OSError)
 
 
 class _MirrorFailed(Exception):
@@ -121,54 +119,49 @@ def _download_one(name, sha256, target, mirrors, retries, timeout, progress, bac
 
 
 def _fetch_verified(url, sha256, target, retries, timeout, progress, backoff) -> None:
-    """Download `url` to `target` via a checked temporary file, or raise _MirrorFailed."""
-    with atomic_write(target) as out:           # renamed into place only if every check passes
+    """Download `url` to `target` through a checked file in a private folder, or raise _MirrorFailed."""
+    import requests                         # imported when needed: pooch's import of tqdm.auto warns in
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as folder:
         for attempt in range(retries + 1):
-            out.seek(0)
-            out.truncate()
             try:
-                _stream(url, out, timeout, progress, target.name)
+                path = _retrieve(url, Path(folder), target.name, timeout, progress)
                 break
-            except urllib.error.HTTPError as e:
-                raise _MirrorFailed(f"HTTP {e.code} {e.reason}") from None
-            except _NETWORK_ERRORS as e:
+            except requests.HTTPError as e:
+                raise _MirrorFailed(f"HTTP {e.response.status_code} {e.response.reason}") from None
+            except (requests.RequestException, OSError) as e:
                 if attempt == retries:
                     raise _MirrorFailed(f"network error: {_describe(e)}") from None
                 pause = backoff * 2**attempt
                 log.warning("%s: %s; retrying in %.1f s", url, _describe(e), pause)
                 time.sleep(pause)
-        out.flush()
-        found = sha256_of_decompressed(out.name)
+        found = sha256_of_decompressed(path)
         if found is None:
             raise _MirrorFailed("not a valid gzip file")
         if found != sha256:
             raise _MirrorFailed(f"checksum mismatch (SHA-256 {found[:12]}..., expected {sha256[:12]}...)")
+        os.replace(path, target)
 
 
-def _stream(url, out, timeout, progress, label) -> None:
-    """Copy the body at `url` into the open file `out`, showing a progress bar."""
-    request = urllib.request.Request(url, headers={"User-Agent": "digitnet"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        total = response.headers.get("Content-Length")
-        with tqdm(
-            total=int(total) if total else None,
-            desc=label,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            leave=False,
-            disable=not progress or None,   # None: silent when stderr is not a terminal
-        ) as bar:
-            received = 0
-            while chunk := response.read(CHUNK):
-                out.write(chunk)
-                received += len(chunk)
-                bar.update(len(chunk))
-    if total and received < int(total):   # the connection dropped mid-file
-        raise http.client.IncompleteRead(b"", int(total) - received)
+def _retrieve(url, folder, name, timeout, progress) -> Path:
+    """pooch's download of `url` into folder/name (pooch's own messages kept out of the way)."""
+    import pooch                            # (a notebook without ipywidgets, and takes time)
+    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout, headers={"User-Agent": "digitnet"})
+    with _quiet(pooch.get_logger()):
+        return Path(pooch.retrieve(url, known_hash=None, fname=name, path=folder, downloader=downloader))
+
+
+@contextlib.contextmanager
+def _quiet(logger):
+    """pooch logs every download and suggests pinning its hash; our own checksum covers that."""
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _describe(error: BaseException) -> str:
     """A short one-line description of a network error."""
     reason = getattr(error, "reason", None) or error
-    return str(reason).strip() or type(error).__name__
+    return " ".join(str(reason).split())[:200] or type(error).__name__
