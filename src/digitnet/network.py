@@ -173,6 +173,15 @@ class MLP:
             x = layer.forward(x, training)
         return x
 
+    def hidden_activations(self, x):
+        """The output of every hidden layer's activation for x (batch, n_in): [a1, a2, ...] (no dropout)."""
+        hidden, last_dense = [], max(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
+        for i, layer in enumerate(self.layers[:last_dense]):
+            x = layer.forward(x, training=False)
+            if not isinstance(layer, (Dense, Dropout)):
+                hidden.append(x)
+        return hidden
+
     def backward(self, da):
         """Backpropagate dL/da through every layer; leaves the gradients in `grads`."""
         for layer in reversed(self.layers):

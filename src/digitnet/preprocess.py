@@ -15,6 +15,7 @@ seen digits prepared like that, so a user's photo or drawing must be prepared th
 `preprocess(image)` runs them all; `preprocess_steps(image)` returns every intermediate image
 too (docs/preprocessing.md shows them).
 """
+import io
 import warnings
 from pathlib import Path
 
@@ -35,16 +36,19 @@ MAX_RADIUS = WORK_BOX // 4     # the largest thinning or thickening filter, in w
 
 
 def load_image(source):
-    """A PIL image from a path, a PIL image or a NumPy array (H, W) or (H, W, 3|4)."""
+    """A PIL image from a path, the bytes of an image file, a PIL image or a NumPy array (H, W) or
+    (H, W, 3|4)."""
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):
         image = _from_array(source)
     elif isinstance(source, (str, Path)):
         image = _open(Path(source))
+    elif isinstance(source, (bytes, bytearray)):
+        image = _decode(io.BytesIO(source), "the image")
     else:
         raise DigitnetError(f"cannot read an image from a {type(source).__name__}: "
-                            "give a file path, a PIL image or a NumPy array")
+                            "give a file path, the file's bytes, a PIL image or a NumPy array")
     if image.width * image.height > MAX_PIXELS:
         raise DigitnetError(f"image is {image.width}x{image.height} pixels, more than the "
                             f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
@@ -56,21 +60,26 @@ def _open(path):
         raise DigitnetError(f"{path}: no such file")
     if path.is_dir():
         raise DigitnetError(f"{path}: is a directory, not an image")
+    return _decode(path, str(path))
+
+
+def _decode(file, name):
+    """The first frame of the image in `file` (a path or a file object), decoded; `name` for messages."""
     try:
         with warnings.catch_warnings():                  # Pillow's own warning for big images: we refuse them
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(file)
         if image.width * image.height > MAX_PIXELS:      # checked from the header, before decoding
-            raise DigitnetError(f"{path}: image is {image.width}x{image.height} pixels, more than the "
+            raise DigitnetError(f"{name}: image is {image.width}x{image.height} pixels, more than the "
                                 f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
         image.seek(0)                                    # first frame of a GIF or multi-page TIFF
         image.load()
     except UnidentifiedImageError:
-        raise DigitnetError(f"{path}: not an image file (PNG, JPEG, BMP, GIF, TIFF, WebP, ...)") from None
+        raise DigitnetError(f"{name}: not an image file (PNG, JPEG, BMP, GIF, TIFF, WebP, ...)") from None
     except Image.DecompressionBombError:
-        raise DigitnetError(f"{path}: image is too large to decode safely; scale it down first") from None
+        raise DigitnetError(f"{name}: image is too large to decode safely; scale it down first") from None
     except (OSError, SyntaxError, ValueError) as e:
-        raise DigitnetError(f"{path}: the image file is corrupt or truncated ({e})") from None
+        raise DigitnetError(f"{name}: the image file is corrupt or truncated ({e})") from None
     return image
 
 

@@ -14,9 +14,10 @@ import sys
 
 from .. import __version__
 from ..errors import DigitnetError
-from . import download, evaluate, explain, explore, gradcheck, info, predict, presets, report, show, train
+from . import (download, evaluate, explain, explore, gradcheck, info, predict, presets, report, serve, show,
+               train)
 
-COMMANDS = (train, evaluate, predict, show, explore, report, info, presets, explain, gradcheck, download)
+COMMANDS = (train, evaluate, predict, show, explore, report, info, serve, presets, explain, gradcheck, download)
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -1,0 +1,253 @@
+"""The web application: the drawing page and its JSON API.
+
+    GET  /                  the page (static/index.html, app.js, style.css: no build step, no CDN)
+    POST /api/predict       an image (JSON data URL or a multipart upload) or 28x28 pixels -> the
+                            prediction, ten probabilities, the 28x28 input it saw, the hidden
+                            activations and the time taken
+    GET  /api/model         the architecture, training settings and metrics
+    GET  /api/weights/K/U   the incoming weights of unit U of Dense layer K (28x28 for K = 1)
+    POST /api/collect       save a drawing and its true label into the --collect folder
+    GET  /api/health        {"status": "ok"}
+    GET  /docs              the OpenAPI documentation (served from here, works offline)
+
+Every bad request gets a JSON {"error": "..."} that says what is wrong: 400 for a malformed body,
+413 for one over 2 MB. Images go through `preprocess.preprocess`, the same code as `predict`.
+"""
+import base64
+import binascii
+import json
+import math
+import os
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from ..atomic import atomic_write
+from ..backend import to_numpy
+from ..errors import DigitnetError
+from ..preprocess import preprocess
+
+MAX_BODY = 2 * 1024 * 1024
+IMAGE_URL = ("data:image/png;base64,", "data:image/jpeg;base64,")
+STATIC = resources.files("digitnet.web") / "static"
+
+
+class BadRequest(DigitnetError):
+    """A request the API cannot use: answered with `status` and the message."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
+
+
+def create_app(model, metadata=None, collect=None):
+    """The application serving `model` (with the model file's `metadata`); drawings and labels sent to
+    /api/collect are saved under `collect`, a folder (off when None)."""
+    app = FastAPI(title="digitnet", version="1", docs_url=None, redoc_url=None,
+                  description="Read handwritten digits with a network trained from scratch (see README).")
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.state.model, app.state.metadata, app.state.collect = model, metadata or {}, collect
+
+    @app.exception_handler(DigitnetError)
+    async def refuse(request, error):
+        return JSONResponse({"error": str(error)}, status_code=getattr(error, "status", 400))
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="digitnet API",
+                                   swagger_js_url="/docs-files/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-files/swagger-ui.css", swagger_favicon_url="")
+
+    @app.get("/api/health", summary="Is the server up?")
+    async def health():
+        return {"status": "ok"}
+
+    @app.get("/api/model", summary="The network's architecture, training settings and metrics")
+    async def describe():
+        return model_description(model, app.state.metadata, app.state.collect)
+
+    @app.get("/api/weights/{layer}/{unit}", summary="The incoming weights of one unit")
+    async def weights(layer: int, unit: int):
+        return unit_weights(model, layer, unit)
+
+    @app.post("/api/predict", summary="Read a digit", openapi_extra=PREDICT_DOCS)
+    async def predict(request: Request):
+        start = time.perf_counter()
+        x = await digit_input(request)
+        answer = {**reading(model, x), "milliseconds": round(1000 * (time.perf_counter() - start), 3)}
+        return Response(json.dumps(answer), media_type="application/json")    # plain floats: no need for
+                                                                                # FastAPI's encoder (1 ms)
+
+    @app.post("/api/collect", summary="Save a drawing and its true label (digitnet serve --collect DIR)")
+    async def collect_one(request: Request):
+        return save_drawing(app.state.collect, await json_body(request))
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/docs-files", StaticFiles(directory=_swagger_files()), name="docs-files")
+    return app
+
+
+def app_from_environment():
+    """The app for `digitnet serve` (each of its worker processes): the model in $DIGITNET_SERVE_MODEL."""
+    from ..io import load_model
+    model = load_model(os.environ["DIGITNET_SERVE_MODEL"], device=os.environ.get("DIGITNET_SERVE_DEVICE", "cpu"))
+    return create_app(model, model.metadata, os.environ.get("DIGITNET_SERVE_COLLECT") or None)
+
+
+async def json_body(request):
+    """The request's JSON object; BadRequest when it is not one."""
+    try:
+        body = json.loads(await request.body(), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest(f"malformed JSON: {e}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object such as {\"image\": \"data:image/png;base64,...\"}")
+    return body
+
+
+async def digit_input(request):
+    """The 28x28 input (float32 in [0, 1]) a predict request asks about."""
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise BadRequest("a multipart upload must send the image in a field named 'file'")
+        return preprocess(await upload.read())
+    body = await json_body(request)
+    if "pixels" in body:
+        return pixels(body["pixels"])
+    if "image" in body:
+        return preprocess(image_bytes(body["image"]))
+    raise BadRequest("send {\"image\": \"data:image/png;base64,...\"}, {\"pixels\": 28 rows of 28 numbers in "
+                     "[0, 1]}, or a multipart upload of a file")
+
+
+def image_bytes(url):
+    """The bytes of a PNG or JPEG data URL."""
+    if not isinstance(url, str) or not url.startswith(IMAGE_URL):
+        raise BadRequest("\"image\" must be a data URL of a PNG or JPEG: data:image/png;base64,...")
+    try:
+        return base64.b64decode(url.split(",", 1)[1], validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("\"image\" is not valid base64 after its data:image/...;base64, prefix") from None
+
+
+def pixels(rows):
+    """28 rows of 28 numbers in [0, 1] as a float32 (28, 28) array."""
+    if not (isinstance(rows, list) and len(rows) == 28 and all(isinstance(r, list) and len(r) == 28 for r in rows)):
+        raise BadRequest("\"pixels\" must be 28 rows of 28 numbers in [0, 1]")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for row in rows for v in row):
+        raise BadRequest("\"pixels\" must hold numbers only")
+    x = np.array(rows, dtype=np.float32)
+    if not (0 <= x.min() and x.max() <= 1):
+        raise BadRequest(f"pixel values must lie in [0, 1], found {x.min():g} to {x.max():g}")
+    return x
+
+
+def reading(model, x):
+    """What the network makes of the 28x28 input x: prediction, probabilities, input, activations."""
+    batch = x.reshape(1, -1)
+    probabilities = model.predict_proba(batch)[0]
+    hidden = [to_numpy(a)[0] for a in model.hidden_activations(model.xp.asarray(batch))]
+    return {"prediction": int(probabilities.argmax()), "probabilities": [round(float(p), 6) for p in probabilities],
+            "input": np.round(x, 3).tolist(), "hidden": [np.round(a, 4).tolist() for a in hidden]}
+
+
+def model_description(model, metadata, collect=None):
+    return {"sizes": model.sizes, "layers": model.config()["layers"], "loss": model.loss.name,
+            "parameters": model.n_parameters, "metrics": metadata.get("metrics") or {},
+            "training": metadata.get("training") or {}, "collecting": collect is not None}
+
+
+def unit_weights(model, layer, unit):
+    """Unit `unit`'s incoming weights in Dense layer `layer` (from 1): a 28x28 image for the first."""
+    if not 1 <= layer <= len(model.dense):
+        raise BadRequest(f"no Dense layer {layer}: this network has layers 1 to {len(model.dense)}", 404)
+    dense = model.dense[layer - 1]
+    if not 0 <= unit < dense.n_out:
+        raise BadRequest(f"layer {layer} has units 0 to {dense.n_out - 1}, not {unit}", 404)
+    w = to_numpy(dense.W[:, unit])
+    side = math.isqrt(w.size)
+    shape = [side, side] if layer == 1 and side * side == w.size else [w.size]      # pixels: an image
+    return {"layer": layer, "unit": unit, "shape": shape, "weights": np.round(w, 5).tolist()}
+
+
+def save_drawing(folder, body):
+    """Save the drawing in `body` as folder/LABEL/N.png; its path."""
+    if folder is None:
+        raise BadRequest("collecting is off: start the server with `digitnet serve --collect DIR`", 404)
+    label = body.get("label")
+    if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= 9:
+        raise BadRequest("\"label\" must be the true digit, 0 to 9")
+    data = image_bytes(body.get("image"))
+    preprocess(data)                                     # only readable drawings are kept
+    target = Path(folder) / str(label)
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.perf_counter_ns() % 10**6:06d}.png"
+    with atomic_write(path) as f:
+        f.write(data)
+    return {"saved": str(path), "label": label}
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes is answered 413 before it is read whole."""
+
+    def __init__(self, app, limit):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await _too_large(scope, receive, send, self.limit)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise BadRequest(f"the body is over {self.limit // 1024 // 1024} MB", 413)
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BadRequest:
+            await _too_large(scope, receive, send, self.limit)
+
+
+async def _too_large(scope, receive, send, limit):
+    response = JSONResponse({"error": f"the body is over {limit // 1024 // 1024} MB: send a smaller image"}, 413)
+    await response(scope, receive, send)
+
+
+def _swagger_files():
+    from swagger_ui_bundle import swagger_ui_path          # Swagger UI's files, so that /docs works offline
+    return str(swagger_ui_path)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+PREDICT_DOCS = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"oneOf": [
+        {"type": "object", "properties": {"image": {"type": "string", "example": "data:image/png;base64,..."}},
+         "required": ["image"]},
+        {"type": "object", "properties": {"pixels": {"type": "array", "items": {"type": "array",
+                                                                              "items": {"type": "number"}}}},
+         "required": ["pixels"]}]}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
+                                                                                 "format": "binary"}}}}}}}

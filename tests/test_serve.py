@@ -1,0 +1,253 @@
+"""`digitnet serve`: the JSON API (every route, every refusal), the command, and the page itself in
+headless Chromium, drawing a digit stroke by stroke."""
+import base64
+import io
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import uvicorn
+from PIL import Image, ImageDraw
+
+from digitnet import MLP, fit, load_mnist, load_model, save_model
+from digitnet.web.app import create_app
+from test_cli import assert_one_line_error, digitnet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def model_file(mnist_dir, tmp_path_factory):
+    data = load_mnist(mnist_dir, progress=False)
+    model = MLP(sizes=(784, 64, 10), random_state=0)
+    fit(model, data.x_train, data.y_train, learning_rate=6e-3, batch_size=512, epochs=4, schedule="cosine",
+        verbose=0)
+    return save_model(model, tmp_path_factory.mktemp("serve") / "m.npz",
+                      metrics={"test_accuracy": model.score(data.x_test, data.y_test)})
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """The app on a real uvicorn server, in a thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, app):
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.02)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    return tmp_path_factory.mktemp("collected")
+
+
+@pytest.fixture(scope="module")
+def url(model_file, collected):
+    model = load_model(model_file)
+    with Server(create_app(model, model.metadata, collected)) as address:
+        yield address
+
+
+def png(image):
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def drawn_one():
+    """A vertical stroke, dark on white: a 1."""
+    image = Image.new("L", (140, 140), 255)
+    ImageDraw.Draw(image).line([(70, 20), (72, 120)], fill=0, width=12)
+    return image
+
+
+def data_url(image, kind="png"):
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG" if kind == "png" else "JPEG")
+    return f"data:image/{kind};base64,{base64.b64encode(buffer.getvalue()).decode()}"
+
+
+def test_health_and_model(url):
+    assert httpx.get(f"{url}/api/health").json() == {"status": "ok"}
+    model = httpx.get(f"{url}/api/model").json()
+    assert model["sizes"] == [784, 64, 10] and model["parameters"] == 50_890 and model["collecting"] is True
+    assert 0.9 < model["metrics"]["test_accuracy"] <= 1
+
+
+@pytest.mark.parametrize("send", [
+    lambda url: httpx.post(f"{url}/api/predict", json={"image": data_url(drawn_one())}),
+    lambda url: httpx.post(f"{url}/api/predict", json={"image": data_url(drawn_one().convert("RGB"), "jpeg")}),
+    lambda url: httpx.post(f"{url}/api/predict", files={"file": ("one.png", png(drawn_one()), "image/png")}),
+])
+def test_predict_a_drawing_three_ways(url, send):
+    answer = send(url).json()
+    assert answer["prediction"] == 1 and len(answer["probabilities"]) == 10
+    assert abs(sum(answer["probabilities"]) - 1) < 1e-4
+    x = np.array(answer["input"])
+    assert x.shape == (28, 28) and 0 <= x.min() and x.max() <= 1 and x.max() > 0.5
+    assert [len(h) for h in answer["hidden"]] == [64] and answer["milliseconds"] > 0
+
+
+def test_predict_pixels_is_the_network_on_those_pixels(url, model_file, mnist_dir):
+    x = load_mnist(mnist_dir, progress=False).x_test[:1].reshape(28, 28)
+    answer = httpx.post(f"{url}/api/predict", json={"pixels": x.tolist()}).json()
+    expected = load_model(model_file).predict_proba(x.reshape(1, -1))[0]
+    np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("body, message", [
+    (b"{not json", "malformed JSON"),
+    (b"[1, 2]", "the body must be a JSON object"),
+    (b"{}", "send {\"image\": \"data:image/png;base64,...\"}"),
+    (b'{"pixels": [[0.5]]}', "\"pixels\" must be 28 rows of 28 numbers in \\[0, 1\\]"),
+    (b'{"pixels": ' + str([[2.0] * 28] * 28).encode() + b"}", "pixel values must lie in \\[0, 1\\], found 2 to 2"),
+    (b'{"pixels": ' + str([["a"] * 28] * 28).replace("'", '"').encode() + b"}", "must hold numbers only"),
+    (b'{"pixels": [[NaN]]}', "NaN is not a number JSON allows"),
+    (b'{"image": "http://example.com/x.png"}', "must be a data URL of a PNG or JPEG"),
+    (b'{"image": "data:image/png;base64,@@@"}', "is not valid base64"),
+    (b'{"image": "data:image/png;base64,' + base64.b64encode(b"hello") + b'"}', "not an image file"),
+    (b'{"image": "' + data_url(Image.new("L", (50, 50), 255)).encode() + b'"}', "no digit found"),
+])
+def test_bad_predict_bodies_get_400_and_a_reason(url, body, message):
+    response = httpx.post(f"{url}/api/predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert pytest.importorskip("re").search(message, response.json()["error"]), response.json()
+
+
+def test_a_multipart_without_a_file_and_a_file_that_is_not_an_image(url):
+    response = httpx.post(f"{url}/api/predict", data={"other": "x"}, files={"other2": ("a.txt", b"x")})
+    assert response.status_code == 400 and "a field named 'file'" in response.json()["error"]
+    response = httpx.post(f"{url}/api/predict", files={"file": ("a.png", b"not a png")})
+    assert response.status_code == 400 and "not an image file" in response.json()["error"]
+
+
+def test_bodies_over_2_mb_get_413(url):
+    big = b"x" * (2 * 1024 * 1024 + 1)
+    response = httpx.post(f"{url}/api/predict", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "over 2 MB" in response.json()["error"]
+
+    def chunks():                                         # no Content-Length: counted as it arrives
+        for _ in range(3):
+            yield b"x" * (1024 * 1024)
+
+    response = httpx.post(f"{url}/api/predict", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+def test_weights_of_a_unit(url, model_file):
+    answer = httpx.get(f"{url}/api/weights/1/5").json()
+    assert answer["shape"] == [28, 28]
+    np.testing.assert_allclose(answer["weights"], load_model(model_file).dense[0].W[:, 5], atol=1e-5)
+    assert httpx.get(f"{url}/api/weights/2/9").json()["shape"] == [64]
+    assert httpx.get(f"{url}/api/weights/3/0").status_code == 404
+    assert httpx.get(f"{url}/api/weights/1/64").status_code == 404
+
+
+def test_collect_saves_the_drawing_under_its_label(url, collected):
+    answer = httpx.post(f"{url}/api/collect", json={"image": data_url(drawn_one()), "label": 7}).json()
+    saved = Path(answer["saved"])
+    assert saved.parent == collected / "7" and Image.open(saved).size == (140, 140)
+    for body in ({"image": data_url(drawn_one()), "label": 10}, {"image": data_url(drawn_one())},
+                 {"image": "nope", "label": 3}):
+        assert httpx.post(f"{url}/api/collect", json=body).status_code == 400
+
+
+def test_collect_is_off_without_a_folder(model_file):
+    model = load_model(model_file)
+    with Server(create_app(model, model.metadata, None)) as address:
+        response = httpx.post(f"{address}/api/collect", json={"image": data_url(drawn_one()), "label": 1})
+    assert response.status_code == 404 and "--collect DIR" in response.json()["error"]
+
+
+def test_the_page_and_the_docs_are_served_without_any_other_site(url):
+    page = httpx.get(url).text
+    assert '<canvas id="pad"' in page and "http" not in page.replace("http://", "")
+    for asset in ("/static/app.js", "/static/style.css", "/docs", "/openapi.json", "/docs-files/swagger-ui-bundle.js"):
+        response = httpx.get(url + asset)
+        assert response.status_code == 200, asset
+        assert "cdn." not in response.text[:20000] or asset.endswith(".js"), asset
+    spec = httpx.get(f"{url}/openapi.json").json()
+    assert {"/api/predict", "/api/model", "/api/health", "/api/collect"} <= set(spec["paths"])
+
+
+def test_serve_without_a_model_says_how_to_get_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITNET_HOME", str(tmp_path))                    # no model saved there yet
+    assert_one_line_error(digitnet("serve", check=False), r"no model at .*: train one with `digitnet train`")
+
+
+def test_serve_command_prints_its_address_and_answers(model_file):
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", "--model", str(model_file), "--port",
+                                str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert f"at http://127.0.0.1:{port}/" in line
+        for _ in range(100):
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/api/health").json() == {"status": "ok"}
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the server never answered")
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT = __import__("os").environ.get("DIGITNET_SCREENSHOT")       # to keep a copy of the page, e.g. for docs
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+def test_drawing_a_digit_in_chromium(url, tmp_path):
+    """Mouse strokes on the canvas, a live prediction, the 28x28 input and the hidden layer drawn."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        page.goto(url)
+        page.wait_for_function("document.getElementById('model').textContent.includes('784-64-10')")
+        box = page.locator("#pad").bounding_box()
+        for stroke in ([(0.50, 0.15), (0.52, 0.50), (0.53, 0.85)],):      # a 1, stroke by stroke
+            page.mouse.move(box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"])
+            page.mouse.down()
+            for x, y in stroke[1:]:
+                page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"], steps=12)
+            page.mouse.up()
+        page.wait_for_function("document.getElementById('prediction').textContent === '1'", timeout=10_000)
+        assert page.locator("#bars li").count() == 10
+        assert page.locator("#layers canvas").count() == 1
+        page.locator("#layers canvas").hover()
+        page.wait_for_function("!document.getElementById('weights').hidden")
+        page.screenshot(path=str(tmp_path / "serve.png"), full_page=True)
+        if SCREENSHOT:
+            page.screenshot(path=SCREENSHOT, full_page=True)
+        page.click("#clear")
+        page.wait_for_function("document.getElementById('prediction').textContent === '?'")
+        browser.close()
+    assert (tmp_path / "serve.png").stat().st_size > 10_000
