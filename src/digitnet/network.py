@@ -128,6 +128,16 @@ class MLP:
                 layer.rng = random_generator(int(self.rng.integers(2**63)), xp)
         return self
 
+    def __getstate__(self):
+        """For pickle and copy: the namespace is a module, and the layers' views are rebuilt."""
+        state = dict(self.__dict__)
+        state["xp"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._bind(self.params, self.grads)            # W, b, dW, db: views into the vectors again
+
     # -- what the network is -------------------------------------------------
     @property
     def device(self):

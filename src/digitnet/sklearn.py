@@ -1,0 +1,169 @@
+"""`DigitnetClassifier`: digitnet's network as a scikit-learn estimator.
+
+    from digitnet.sklearn import DigitnetClassifier
+    clf = DigitnetClassifier(hidden_layer_sizes=(256, 128), max_iter=20, random_state=0)
+    clf.fit(X, y).score(X_test, y_test)            # any tabular X, any labels
+
+It drops into Pipeline, GridSearchCV and cross_val_score, and passes scikit-learn's own estimator
+checks (tests/test_sklearn.py). The constructor only stores its arguments; the layer sizes come
+from the data in `fit` (n_features_in_ inputs, one output per class of `classes_`, which may be
+any labels, strings too). Each epoch is one call of `training.fit` (the same training as
+`digitnet train`), so that training can stop when the loss no longer improves, as scikit-learn's
+MLPClassifier does (`tol`, `n_iter_no_change`), or when the validation score no longer does
+(`early_stopping`). scikit-learn is an optional extra: `pip install -e .[sklearn]`.
+"""
+import math
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from .network import MLP
+from .optimizers import make_optimizer
+from .training import SCHEDULES, fit
+
+
+class DigitnetClassifier(ClassifierMixin, BaseEstimator):
+    """A multilayer perceptron classifier trained by digitnet.
+
+    hidden_layer_sizes, activation ("relu", "leaky_relu", "tanh", "sigmoid"), loss ("ce", "mse"),
+    optimizer ("adam", "sgd", "momentum", "nesterov"), learning_rate, batch_size (at most the
+    number of examples), max_iter (epochs), l2 (weight decay), dropout, schedule (the learning
+    rate of each epoch: "constant", "cosine" or "linear" over max_iter epochs), tol and
+    n_iter_no_change (stop once the training loss has not improved by tol for that many epochs;
+    tol=None trains every epoch), early_stopping and validation_fraction (stop on the score of a
+    held-out part instead, and keep the best weights), random_state, device ("cpu", "gpu").
+
+    After `fit`: model_ (the digitnet MLP), classes_, n_features_in_, loss_curve_, n_iter_, and
+    best_loss_, or with early_stopping validation_scores_ and best_validation_score_.
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", loss="ce", optimizer="adam",
+                 learning_rate=1e-3, batch_size=200, max_iter=200, l2=1e-4, dropout=0.0, schedule="constant",
+                 tol=1e-4, n_iter_no_change=10, early_stopping=False, validation_fraction=0.1,
+                 random_state=None, device="cpu"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.l2 = l2
+        self.dropout = dropout
+        self.schedule = schedule
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.device = device
+
+    def fit(self, X, y):
+        """Train a fresh network on X (n, n_features), y (n,); returns self."""
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=True)
+        check_classification_targets(y)
+        self.classes_, y = np.unique(y, return_inverse=True)
+        self._start(X.shape[1], np.random.default_rng(check_random_state(self.random_state).randint(2**31)))
+        return self._epochs(X.astype(np.float32), y, self.max_iter)
+
+    def partial_fit(self, X, y, classes=None):
+        """One more epoch on X, y; the first call needs `classes`, every label there will be."""
+        first = not hasattr(self, "model_")
+        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("the first call of partial_fit needs classes=, every label there will be")
+            self.classes_ = np.unique(classes)
+            self._start(X.shape[1], np.random.default_rng(check_random_state(self.random_state).randint(2**31)))
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"labels {unknown.tolist()} are not among the classes {self.classes_.tolist()}")
+        return self._epochs(X.astype(np.float32), np.searchsorted(self.classes_, y), 1)
+
+    def predict_proba(self, X):
+        """Class probabilities (n, n_classes), in the order of classes_."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        p = self.model_.predict_proba(X.astype(np.float32)).astype(np.float64)[:, :len(self.classes_)]
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class of each row, one of classes_."""
+        p = self.predict_proba(X)
+        return self.classes_[np.argmax(p, axis=1)]
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.poor_score = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+    # -- training ------------------------------------------------------------------
+    def _start(self, n_features, rng):
+        """A fresh network for n_features inputs and len(classes_) outputs, and its optimizer."""
+        n_out = max(len(self.classes_), 2)                # one class: two outputs, the second never right
+        sizes = (n_features, *_sizes(self.hidden_layer_sizes), n_out)
+        self.model_ = MLP(sizes=sizes, activation=self.activation, loss=self.loss, dropout=self.dropout,
+                          random_state=int(rng.integers(2**31)), device=self.device)
+        self._optimizer = make_optimizer(self.optimizer, self.learning_rate)
+        self._rng = rng
+        self.loss_curve_, self.validation_scores_, self.n_iter_ = [], [], 0
+        self._best, self._stale = math.inf, 0
+
+    def _epochs(self, X, y, epochs):
+        """Up to `epochs` epochs of training, stopping as tol / early_stopping say; returns self."""
+        validating = self.early_stopping and epochs > 1
+        X, y, X_val, y_val = self._split(X, y) if validating else (X, y, None, None)
+        for epoch in range(epochs):
+            factor = SCHEDULES[self.schedule](epoch / epochs) if epochs > 1 else 1.0
+            history = fit(self.model_, X, y, optimizer=self._optimizer, learning_rate=self.learning_rate * factor,
+                          epochs=1, batch_size=max(1, min(self.batch_size, len(X))), l2=self.l2,
+                          random_state=int(self._rng.integers(2**31)), verbose=0)
+            self.n_iter_ += 1
+            self.loss_curve_.append(history["train_loss"][0])
+            if validating:
+                self.validation_scores_.append(self._score_on(X_val, y_val))
+            worse = -self.validation_scores_[-1] if validating else self.loss_curve_[-1]     # lower is better
+            if worse < self._best - (self.tol or 0):
+                self._best, self._stale = worse, 0
+                self._best_params = self.model_.params.copy() if validating else None
+            else:
+                self._stale += 1
+            if epochs > 1 and self.tol is not None and self._stale >= self.n_iter_no_change:
+                break
+        else:
+            if epochs > 1 and self.tol is not None:
+                warnings.warn(f"stopped after max_iter={self.max_iter} epochs without converging", ConvergenceWarning)
+        if validating:
+            self.model_.params[...] = self._best_params           # the weights of the best validation score
+            self.best_validation_score_ = -self._best
+        else:
+            self.best_loss_ = self._best
+        return self
+
+    def _split(self, X, y):
+        stratify = y if np.bincount(y).min() > 1 else None
+        X, X_val, y, y_val = train_test_split(X, y, test_size=self.validation_fraction, stratify=stratify,
+                                              random_state=int(self._rng.integers(2**31)))
+        return X, y, X_val, y_val
+
+    def _score_on(self, X, y):
+        return float(np.mean(np.argmax(self.model_.predict_proba(X), axis=1) == y))
+
+
+def _sizes(hidden):
+    """hidden_layer_sizes as a tuple of ints: 100 -> (100,)."""
+    return (int(hidden),) if np.isscalar(hidden) else tuple(int(h) for h in hidden)

@@ -1,0 +1,106 @@
+"""DigitnetClassifier: scikit-learn's own estimator checks, pipelines, searches and cross-validation."""
+import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from digitnet.sklearn import DigitnetClassifier
+
+# short fits on tiny data: that they stop at max_iter, as MLPClassifier's do, is expected here
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@parametrize_with_checks([DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=50, random_state=0)])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+import numpy as np                                                             # noqa: E402
+from sklearn.datasets import load_digits, load_iris                            # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split   # noqa: E402
+from sklearn.pipeline import make_pipeline                                     # noqa: E402
+from sklearn.preprocessing import StandardScaler                               # noqa: E402
+
+from digitnet import MLP, fit, load_mnist                                      # noqa: E402
+
+
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+def test_pipeline_on_scikit_learns_digits():
+    X_train, X_test, y_train, y_test = digits()
+    pipe = make_pipeline(StandardScaler(), DigitnetClassifier(hidden_layer_sizes=(64,), random_state=0))
+    assert pipe.fit(X_train, y_train).score(X_test, y_test) > 0.95
+    assert pipe[-1].n_features_in_ == 64 and list(pipe[-1].classes_) == list(range(10))
+
+
+def test_grid_search():
+    X, y = load_iris(return_X_y=True)
+    search = GridSearchCV(make_pipeline(StandardScaler(), DigitnetClassifier(max_iter=100, random_state=0)),
+                          {"digitnetclassifier__hidden_layer_sizes": [(8,), (32,)],
+                           "digitnetclassifier__learning_rate": [1e-3, 1e-2]}, cv=3)
+    search.fit(X, y)
+    assert search.best_score_ > 0.9 and set(search.best_params_) == {"digitnetclassifier__hidden_layer_sizes",
+                                                                    "digitnetclassifier__learning_rate"}
+
+
+def test_cross_val_score():
+    X, y = load_iris(return_X_y=True)
+    scores = cross_val_score(make_pipeline(StandardScaler(), DigitnetClassifier(max_iter=150, random_state=0)),
+                             X, y, cv=5)
+    assert len(scores) == 5 and scores.mean() > 0.9
+
+
+def test_any_labels_any_dtype_any_width():
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 5, (150, 7)).astype(np.int16)
+    y = np.array(["cat", "dog", "eel"])[np.digitize(X[:, 0], [1.5, 3.5])]       # by the first column
+    clf = DigitnetClassifier(hidden_layer_sizes=(16,), max_iter=300, learning_rate=1e-2, random_state=0).fit(X, y)
+    assert clf.model_.params.dtype == np.float32 and clf.n_features_in_ == 7
+    assert set(clf.predict(X)) <= {"cat", "dog", "eel"} and clf.score(X, y) > 0.9
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X[:5])), clf.predict_proba(X[:5]), rtol=1e-6)
+
+
+def test_curves_determinism_and_stopping():
+    X_train, _, y_train, _ = digits()
+    a = DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=30, early_stopping=True, random_state=3,
+                           learning_rate=1e-2).fit(X_train / 16, y_train)
+    b = DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=30, early_stopping=True, random_state=3,
+                           learning_rate=1e-2).fit(X_train / 16, y_train)
+    np.testing.assert_array_equal(a.model_.params, b.model_.params)
+    assert len(a.loss_curve_) == len(a.validation_scores_) == a.n_iter_
+    assert a.best_validation_score_ == max(a.validation_scores_) > 0.9
+    tolerant = DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=500, tol=1e-2, n_iter_no_change=2,
+                                  random_state=3).fit(X_train / 16, y_train)
+    assert tolerant.n_iter_ < 500 and tolerant.loss_curve_[-1] < tolerant.loss_curve_[0]
+
+
+def test_partial_fit_learns_epoch_by_epoch():
+    X_train, X_test, y_train, y_test = digits()
+    clf = DigitnetClassifier(hidden_layer_sizes=(64,), random_state=0)
+    with pytest.raises(ValueError, match="the first call of partial_fit needs classes="):
+        clf.partial_fit(X_train / 16, y_train)
+    for _ in range(30):
+        clf.partial_fit(X_train / 16, y_train, classes=np.arange(10))
+    assert clf.n_iter_ == 30 and clf.score(X_test / 16, y_test) > 0.9
+    with pytest.raises(ValueError, match=r"labels \[11\] are not among the classes"):
+        clf.partial_fit(X_train[:5] / 16, np.full(5, 11))
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("cupy") is not None, reason="CuPy is installed")
+def test_gpu_without_cupy_is_a_clear_error():
+    with pytest.raises(Exception, match="--device gpu needs CuPy, which is not installed"):
+        DigitnetClassifier(device="gpu").fit(np.eye(4), [0, 1, 0, 1])
+
+
+def test_on_mnist_it_matches_digitnet_train(mnist_dir):
+    """The same settings, the same accuracy: 784-256-128-10, Adam, batch 512, 8 epochs (within the
+    difference of a per-epoch schedule and other seeds)."""
+    data = load_mnist(mnist_dir, progress=False)
+    clf = DigitnetClassifier(hidden_layer_sizes=(256, 128), learning_rate=6e-3, batch_size=512, max_iter=8,
+                             schedule="cosine", tol=None, l2=0.0, random_state=0)
+    ours = clf.fit(data.x_train, data.y_train).score(data.x_test, data.y_test)
+    model = MLP(sizes=(784, 256, 128, 10), random_state=0)
+    fit(model, data.x_train, data.y_train, learning_rate=6e-3, batch_size=512, epochs=8, schedule="cosine", verbose=0)
+    assert abs(ours - model.score(data.x_test, data.y_test)) < 0.005 and ours > 0.975
