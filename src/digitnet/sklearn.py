@@ -24,7 +24,8 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from .network import MLP
 from .optimizers import make_optimizer
-from .training import SCHEDULES, fit
+from .schedules import SCHEDULES
+from .training import fit
 
 
 class DigitnetClassifier(ClassifierMixin, BaseEstimator):
@@ -128,7 +129,7 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
         validating = self.early_stopping and epochs > 1
         X, y, X_val, y_val = self._split(X, y) if validating else (X, y, None, None)
         for epoch in range(epochs):
-            factor = SCHEDULES[self.schedule](epoch / epochs) if epochs > 1 else 1.0
+            factor = SCHEDULES[self.schedule](epoch / epochs, epoch / epochs) if epochs > 1 else 1.0
             history = fit(self.model_, X, y, optimizer=self._optimizer, learning_rate=self.learning_rate * factor,
                           epochs=1, batch_size=max(1, min(self.batch_size, len(X))), l2=self.l2,
                           random_state=int(self._rng.integers(2**31)), verbose=0)
