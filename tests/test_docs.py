@@ -19,7 +19,7 @@ from digitnet.explain import explain_step
 ROOT = Path(__file__).resolve().parents[1]
 MATH = (ROOT / "docs" / "math.md").read_text(encoding="utf-8")
 MODULES = ("backend", "layers", "losses", "init", "network", "optimizers", "accel", "training", "gradcheck",
-           "explain")
+           "explain", "schedules", "augment", "earlystopping")
 NAMES = sorted(set(re.findall(rf"`((?:{'|'.join(MODULES)})\.[A-Za-z_][\w.]*)`", MATH)))
 
 

@@ -90,3 +90,29 @@ def test_the_cli_trains_and_predicts_on_the_gpu(cp, mnist_dir, tmp_path):
     evaluated = subprocess.run([sys.executable, "-m", "digitnet", "evaluate", str(out), "--device", "gpu",
                                 "--data", str(mnist_dir), "--json"], capture_output=True, text=True)
     assert evaluated.returncode == 0, evaluated.stderr
+
+
+@pytest.mark.parametrize("kind", ["shift", "affine", "elastic", "ciresan"])
+def test_augmentation_on_the_gpu_warps_as_on_the_cpu(cp, mnist, kind):
+    """The same maps and fields give the same digits; the elastic noise is the GPU's own draw."""
+    from digitnet.augment import Augment, elastic_field, warp
+    x = mnist.x_train[:256]
+    a, t = Augment(kind).affine_maps(len(x), np.random.default_rng(0))
+    dr, dc = elastic_field(len(x), np.random.default_rng(1), 6, 36, cp)
+    there = warp(cp.asarray(x), cp.asarray(a), cp.asarray(t), dr, dc)
+    here = warp(x, a, t, to_numpy(dr), to_numpy(dc))
+    np.testing.assert_allclose(to_numpy(there), here, atol=1e-5)
+    out = Augment(kind)(cp.asarray(x), np.random.default_rng(2))
+    assert out.shape == x.shape and 0 <= float(cp.min(out)) and float(cp.max(out)) <= 1 + 1e-6
+    assert float(to_numpy(dr).std()) == pytest.approx(float(elastic_field(256, np.random.default_rng(1), 6, 36,
+                                                                          np)[0].std()), rel=0.2)
+
+
+def test_an_augmented_gpu_run_is_reproducible(cp, mnist):
+    runs = []
+    for _ in range(2):
+        model = MLP(sizes=(784, 64, 10), device="gpu")
+        fit(model, mnist.x_train[:4096], mnist.y_train[:4096], epochs=2, batch_size=256, augment="ciresan",
+            max_norm=3.0, verbose=0)
+        runs.append(to_numpy(model.params))
+    np.testing.assert_array_equal(*runs)

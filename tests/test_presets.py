@@ -9,6 +9,7 @@ import pytest
 
 from digitnet import MLP
 from digitnet.cli import build_parser
+from digitnet.cli.common import make_augment
 from digitnet.cli.train import settings
 from digitnet.errors import DigitnetError
 from digitnet.optimizers import make_optimizer
@@ -19,6 +20,8 @@ ARCHITECTURES = {
     "seed-64-28": [784, 64, 28, 10], "nielsen-sigmoid": [784, 30, 10], "full-batch-10": [784, 10, 10],
     "full-batch-1500": [784, 10, 10], "cross-entropy-94": [784, 64, 10], "lecun-300-100": [784, 300, 100, 10],
     "lecun-1000": [784, 1000, 10], "hinton-500-300": [784, 500, 300, 10], "simard-800": [784, 800, 10],
+    "simard-800-elastic": [784, 800, 10], "dropout-3x1024-maxnorm": [784, 1024, 1024, 1024, 10],
+    "ciresan-6layer": [784, 2500, 2000, 1500, 1000, 500, 10], "cpu-10-minutes": [784, 800, 800, 10],
 }
 
 
@@ -26,7 +29,7 @@ def preset_settings(*argv):
     return settings(build_parser().parse_args(["train", *argv]))
 
 
-def test_all_nine_presets_exist():
+def test_all_thirteen_presets_exist():
     assert set(PRESETS) == set(ARCHITECTURES)
 
 
@@ -34,13 +37,13 @@ def test_all_nine_presets_exist():
 def test_preset_builds_its_architecture_and_trains_a_step(name):
     s = preset_settings("--preset", name)
     model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"], init=s["init"],
-                dropout=s["dropout"], random_state=0)
+                dropout=s["dropout"], input_dropout=s["input_dropout"], random_state=0)
     assert model.sizes == ARCHITECTURES[name]
     rng = np.random.default_rng(0)
     x, y = rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32)
     before = model.params.copy()
     history = fit(model, x, y, optimizer=make_optimizer(s["optimizer"], s["lr"]), l2=s["l2"], epochs=1,
-                  batch_size=32, verbose=0)            # one step: the batch is all 32 rows
+                  batch_size=32, verbose=0, augment=make_augment(s["augment"], s), max_norm=s["max_norm"])
     assert np.isfinite(history["train_loss"][0]) and not np.array_equal(before, model.params)
 
 
@@ -73,3 +76,14 @@ def test_presets_command_lists_all_with_source_and_figure():
     assert {r["name"]: r["architecture"] for r in rows} == {k: "-".join(map(str, v)) for k, v in ARCHITECTURES.items()}
     text = subprocess.run([sys.executable, "-m", "digitnet", "presets"], capture_output=True, text=True).stdout
     assert re.search(r"hinton-500-300\n.*\n  training: .*\n  source: .*\n  reported: 1.53% test error", text)
+
+
+def test_facts_of_the_published_best_mlps():
+    simard = preset_settings("--preset", "simard-800-elastic")
+    assert (simard["augment"], simard["elastic_sigma"], simard["elastic_alpha"]) == ("elastic", 4.0, 34.0)
+    dropout = preset_settings("--preset", "dropout-3x1024-maxnorm")
+    assert (dropout["dropout"], dropout["input_dropout"], dropout["max_norm"], dropout["augment"]) == \
+        (0.5, 0.2, 3.5, "none")
+    ciresan = preset_settings("--preset", "ciresan-6layer")
+    assert (ciresan["augment"], ciresan["rotate"], ciresan["shear"], ciresan["scale"], ciresan["elastic_sigma"],
+            ciresan["elastic_alpha"]) == ("ciresan", 15.0, 15.0, 0.175, 6.0, 36.0)

@@ -106,7 +106,11 @@ def test_divergence_that_no_rate_cures_points_at_the_data():
     (dict(epochs=0), "epochs 0 must be a whole number of at least 1"),
     (dict(batch_size=0), "batch size 0 must be a whole number of at least 1"),
     (dict(l2=-1.0), "l2 -1.0 must be zero or a small positive number"),
-    (dict(schedule="step"), "unknown schedule 'step': choose one of constant, cosine, linear"),
+    (dict(schedule="steps"), "unknown schedule 'steps': choose one of constant, step, exponential, linear, cosine, "
+                             "one-cycle"),
+    (dict(max_norm=0), "max-norm 0 must be a positive length, e.g. 3"),
+    (dict(patience=0), "patience 0 must be a whole number of epochs, at least 1"),
+    (dict(augment="rotate"), "unknown augmentation 'rotate': choose one of none, shift, affine, elastic, ciresan"),
     (dict(learning_rate=0.0), "learning rate 0.0 must be a positive number"),
 ])
 def test_bad_settings(kwargs, message):

@@ -1,9 +1,10 @@
-"""The one acceleration module: the Adam update fused into a single loop.
+"""The one acceleration module: two element-wise hot spots, each fused into a single loop.
 
-`optimizers.adam_update` updates the parameters in plain array operations:
-about fifteen passes over memory, one core, a temporary array at every
-operation. On a wide network (784-1024-1024-10, 1.86 M parameters) that is
-most of a training step. Here the same arithmetic runs once per element:
+The Adam update. `optimizers.adam_update` updates the parameters in plain
+array operations: about fifteen passes over memory, one core, a temporary
+array at every operation. On a wide network (784-1024-1024-10, 1.86 M
+parameters) that is most of a training step. Here the same arithmetic runs
+once per element:
 
     CPU (NumPy arrays): a numba loop, compiled on first use (and cached on
                         disk), its iterations shared among the CPU's cores;
@@ -16,6 +17,11 @@ small to matter to zero (TINY). tests/test_accel.py (CPU) and tests/test_gpu.py
 (GPU) compare the loops with `adam_update`; benchmarks/README.md has what they buy.
 `fused_adam(params)` returns None where neither applies (another array
 namespace, numba not importable), and the caller then runs the reference.
+
+The warp of data augmentation. `augment.warp` finds every output pixel's
+source point and reads it bilinearly in some thirty array operations over the
+batch; `fused_warp(x)` gives the same computation as one numba loop over the
+pixels (NumPy arrays only; elsewhere None, and the caller runs augment.warp).
 """
 import functools
 import math
@@ -117,3 +123,57 @@ def _cupy_kernel():
         p -= lr_t * m / (sqrt(v) + eps_t);
         """,
         "digitnet_adam")
+
+
+def fused_warp(x):
+    """The warp loop for NumPy float32 batches (signature of augment.warp), or None."""
+    if not enabled or not isinstance(x, np.ndarray) or x.dtype != np.float32 or _warp_kernel() is None:
+        return None
+    return _warp_cpu
+
+
+def _warp_cpu(x, a, t, dr=None, dc=None):
+    batch, side = x.shape[0], math.isqrt(x.shape[1])
+    padded = np.zeros((batch, side + 2, side + 2), np.float32)         # a zero border, as in augment.bilinear
+    padded[:, 1:-1, 1:-1] = x.reshape(batch, side, side)
+    field = dr is not None
+    dr, dc = (dr, dc) if field else (np.zeros((0, side, side), np.float32),) * 2
+    out = np.empty((batch, side, side), np.float32)
+    with _lock:
+        _warp_kernel()(padded, np.asarray(a, np.float32), np.asarray(t, np.float32),
+                       np.ascontiguousarray(dr, np.float32), np.ascontiguousarray(dc, np.float32), field, out)
+    return out.reshape(batch, side * side)
+
+
+@functools.cache
+def _warp_kernel():
+    """The compiled warp loop, or None without numba: augment.warp's arithmetic, pixel by pixel, on
+    images with a zero border (source points clamped into it, as augment.bilinear does)."""
+    try:
+        import numba
+        from numba import njit, prange
+    except ImportError:
+        return None
+
+    def warp_loop(padded, a, t, dr, dc, field, out):
+        side, one = out.shape[1], np.float32(1)
+        centre, top_edge = np.float32((side - 1) / 2), np.float32(side + 1)
+        for i in prange(out.shape[0]):
+            for r in range(side):
+                for c in range(side):
+                    y, x = np.float32(r) - centre, np.float32(c) - centre
+                    rows = a[i, 0, 0] * y + a[i, 0, 1] * x + (t[i, 0] + centre)
+                    cols = a[i, 1, 0] * y + a[i, 1, 1] * x + (t[i, 1] + centre)
+                    if field:
+                        rows, cols = rows + dr[i, r, c], cols + dc[i, r, c]
+                    rows = min(max(rows + one, np.float32(0)), top_edge)       # in the bordered image
+                    cols = min(max(cols + one, np.float32(0)), top_edge)
+                    r0, c0 = min(int(rows), side), min(int(cols), side)       # int() is floor: rows >= 0
+                    fr, fc = rows - np.float32(r0), cols - np.float32(c0)
+                    upper = padded[i, r0, c0] * (one - fc) + padded[i, r0, c0 + 1] * fc
+                    lower = padded[i, r0 + 1, c0] * (one - fc) + padded[i, r0 + 1, c0 + 1] * fc
+                    out[i, r, c] = upper * (one - fr) + lower * fr
+
+    if _openmp_threads(numba):
+        return njit(error_model="numpy")(warp_loop)
+    return njit(parallel=True, cache=True, error_model="numpy")(warp_loop)

@@ -4,6 +4,7 @@ A checkpoint is one file, DIR/checkpoint.npz, written atomically (temp file,
 then rename), so that the last good one survives any crash:
 
     params            the network's flat parameter vector
+    best_params       with early stopping: the weights of the best epoch so far
     optimizer.NAME    the optimizer's state arrays (Adam's m and v, SGD's velocity)
     metadata          JSON: the network's layers, the training settings, a
                       fingerprint of the training set, where training is (epoch,
@@ -47,6 +48,8 @@ class Position:
     correct: int = 0                  # this epoch's examples classified right so far
     seconds: float = 0.0              # this epoch's time so far
     first_loss: float = None          # the untrained network's loss (the divergence guard's yardstick)
+    best_epoch: int = None            # early stopping: the epoch of the lowest validation loss so far,
+    best_loss: float = None           # and that loss (its weights are the array best_params)
     history: dict = field(default_factory=dict)
 
 
@@ -59,12 +62,13 @@ def fingerprint(x, y):
     return digest.hexdigest()[:16]
 
 
-def save(directory, model, opt, position, settings):
-    """Write DIR/checkpoint.npz (atomically); refuses weights that are not finite. Returns its path."""
+def save(directory, model, opt, position, settings, extra=None):
+    """Write DIR/checkpoint.npz (atomically), with the arrays in `extra` (e.g. early stopping's
+    best_params) beside the weights; refuses weights that are not finite. Returns its path."""
     params = to_numpy(model.params)
     if not np.isfinite(params).all():
         raise CheckpointError("refusing to write a checkpoint of NaN or infinite weights")
-    arrays = {"params": params}
+    arrays = {"params": params, **(extra or {})}
     for name in opt.state_names:
         if getattr(opt, name, None) is not None:
             arrays[f"optimizer.{name}"] = to_numpy(getattr(opt, name))

@@ -29,8 +29,9 @@ from .layers import ACTIVATIONS, Dense, Dropout, Sigmoid
 from .losses import LOSSES
 
 
-def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rng=None):
-    """Dense layers of `sizes` with `activation` between them (and Dropout after each).
+def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rng=None, input_dropout=0.0):
+    """Dense layers of `sizes` with `activation` between them (and Dropout after each, and before
+    the first with `input_dropout`: pixels dropped at random, Srivastava et al.'s 0.2).
 
     With the "mse" loss the output layer gets a Sigmoid, so outputs lie in (0, 1).
     """
@@ -41,13 +42,14 @@ def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rn
         raise DigitnetError(f"unknown activation {activation!r}: choose one of {', '.join(ACTIVATIONS)}")
     if loss not in LOSSES:
         raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
-    if not 0.0 <= dropout < 1.0:
-        raise DigitnetError(f"dropout {dropout} must be at least 0 and below 1, e.g. 0.2")
+    for name, rate in (("dropout", dropout), ("input dropout", input_dropout)):
+        if not 0.0 <= rate < 1.0:
+            raise DigitnetError(f"{name} {rate} must be at least 0 and below 1, e.g. 0.2")
     init = init or DEFAULT_INIT.get(activation, "glorot")      # an activation added by the user: Glorot
     if init not in INITIALIZERS:
         raise DigitnetError(f"unknown init {init!r}: choose one of {', '.join(INITIALIZERS)}")
     rng = np.random.default_rng(0) if rng is None else rng
-    layers = []
+    layers = [Dropout(input_dropout, rng=rng)] if input_dropout > 0 else []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(Dense(n_in, n_out, init=init, rng=rng))
         if i < len(sizes) - 2:                 # hidden layer
@@ -63,20 +65,20 @@ class MLP:
     """A multilayer perceptron classifier.
 
     MLP(sizes=(784, 256, 128, 10), activation="relu", loss="ce", init=None,
-        dropout=0.0, random_state=0, device="cpu")  builds the layers itself;
+        dropout=0.0, random_state=0, device="cpu", input_dropout=0.0)  builds the layers itself;
     MLP(layers=[Dense(784, 10), ...], loss="ce")  takes them ready-made.
 
     `random_state` seeds the weights and dropout masks: same seed, same network.
     """
 
     def __init__(self, sizes=(784, 256, 128, 10), activation="relu", loss="ce", init=None,
-                 dropout=0.0, random_state=0, layers=None, device="cpu"):
+                 dropout=0.0, random_state=0, layers=None, device="cpu", input_dropout=0.0):
         if loss not in LOSSES:
             raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
         self.loss = LOSSES[loss]()
         self.rng = np.random.default_rng(random_state)
         if layers is None:
-            layers = build_layers(sizes, activation, loss, init, dropout, self.rng)
+            layers = build_layers(sizes, activation, loss, init, dropout, self.rng, input_dropout)
         self.layers = list(layers)
         self.dense = [layer for layer in self.layers if isinstance(layer, Dense)]
         if not self.dense:
@@ -196,6 +198,8 @@ class MLP:
         """Backpropagate dL/da through every layer; leaves the gradients in `grads`."""
         for layer in reversed(self.layers):
             da = layer.backward(da)
+            if da is None:                     # the first Dense layer: nothing before it learns
+                break
 
     # -- scikit-learn-style prediction ----------------------------------------
     def check_input(self, X):

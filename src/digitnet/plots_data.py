@@ -32,6 +32,28 @@ def class_samples(x, y, per_class=12):
     return fig
 
 
+def augmented_samples(x, y, augment, rng, variants=7):
+    """Each image of x (one row per image) followed by `variants` versions of it made by `augment`
+    (augment.Augment) with the NumPy generator rng: what training sees instead of the original."""
+    x = np.asarray(x, dtype=np.float32)
+    made = augment(np.repeat(x, variants, axis=0), rng)
+    tiles = np.concatenate([x[:, None, :], made.reshape(len(x), variants, -1)], axis=1)
+    image = mosaic(as_images(tiles.reshape(-1, x.shape[1])), variants + 1)
+    fig = new_figure(WIDTH, WIDTH * len(x) / (variants + 1) + 0.6)
+    ax = fig.subplots()
+    ax.imshow(np.ma.masked_invalid(image), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([14, 30 * (variants + 1) // 2 + 14], ["original", f"{variants} {augment.kind} versions"])
+    ax.set_yticks([30 * r + 14 for r in range(len(x))], [str(int(label)) for label in y])
+    ax.tick_params(length=0, labelsize=11)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    settings = ", ".join(f"{k} {v:g}" for k, v in augment.settings().items() if k != "kind")
+    ax.set_title(f"{augment.kind} augmentation ({settings})")
+    fig.drawn["settings"] = augment.settings()
+    fig.drawn["images"] = tiles
+    return fig
+
+
 def class_counts(splits):
     """Images per digit in each split, as grouped bars: `splits` maps a name to its labels."""
     splits = {name: np.asarray(y) for name, y in splits.items() if len(y)}

@@ -29,25 +29,25 @@ from .backend import namespace, to_device, to_numpy
 from .errors import DigitnetError, TrainingDiverged
 from .interrupt import StopRequests, TrainingInterrupted
 from .optimizers import make_optimizer
+from .augment import Augment
+from .earlystopping import EarlyStopping
 from .ratefinder import RateFinder
+from .schedules import SCHEDULES
 
-SCHEDULES = {                  # learning-rate factor as a function of progress in [0, 1)
-    "constant": lambda progress: 1.0,
-    "cosine": lambda progress: 0.5 * (1 + math.cos(math.pi * progress)),
-    "linear": lambda progress: 1 - progress,
-}
 DIVERGED = 100      # a loss this many times the untrained network's has diverged, not learned
 CHECK_EVERY = 10    # steps between looks at the loss (on a GPU each look waits for the device)
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
 
-def train_step(model, optimizer, x, y, l2=0.0):
+def train_step(model, optimizer, x, y, l2=0.0, max_norm=None):
     """One step of gradient descent on the batch x (batch, n_in), y (batch,), in place.
 
     Returns (loss, number right) on the model's device (0-d arrays; NumPy
     scalars on NumPy): the batch's mean loss and how many of its examples the
     network classified right before the update. With `l2`, the gradient gains
     l2 * W, the gradient of (l2 / 2) * ||W||^2 (weights only, not biases).
+    With `max_norm`, every unit's incoming weights are then scaled back to
+    that length if the update made them longer (inplace_max_norm).
     x and y are copied to the model's device first if they are not there."""
     x, y = to_device(x, model.xp), to_device(y, model.xp)
     a = model.forward(x, training=True)
@@ -56,13 +56,25 @@ def train_step(model, optimizer, x, y, l2=0.0):
     if l2:
         model.grads[:model.n_weights] += l2 * model.params[:model.n_weights]
     optimizer.step(model.params, model.grads)
+    if max_norm:
+        for layer in model.dense:
+            inplace_max_norm(layer.W, max_norm)
     return loss, model.xp.count_nonzero(model.xp.argmax(a, axis=1) == y)
+
+
+def inplace_max_norm(W, c):
+    """Scale each column of W (n_in, n_out), one unit's incoming weights, down to length c where it is
+    longer: the max-norm constraint of Srivastava et al. 2014, which lets dropout nets take large steps."""
+    xp = namespace(W)
+    norms = xp.sqrt(xp.sum(W * W, axis=0))
+    W *= c / xp.maximum(norms, xp.asarray(c, dtype=W.dtype))      # 1 where a column is short enough
 
 
 @np.errstate(over="ignore", invalid="ignore")   # an overflow shows up as a NaN or infinite loss, checked
 def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", learning_rate=None,
         epochs=10, batch_size=128, l2=0.0, schedule="constant", random_state=0, verbose="auto",
-        callbacks=(), checkpoint_dir=None, checkpoint_every=None, resume=None):
+        callbacks=(), checkpoint_dir=None, checkpoint_every=None, resume=None, augment=None, max_norm=None,
+        patience=None):
     """Train `model` in place; return its history (a dict of per-epoch lists).
 
     x_train (n, 784) float32 in [0, 1], y_train (n,) integer labels, as NumPy
@@ -73,7 +85,12 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     full-batch gradient descent. `schedule` (see SCHEDULES) scales the learning
     rate at every step: "cosine" lowers it from `learning_rate` to 0 along half a
     cosine, which settles the weights into a minimum instead of circling
-    around it. `verbose` follows Keras (progress.py): 0 silent, 1 a bar and a
+    around it (all of them: SCHEDULES). `augment` (an augment.Augment or its kind, e.g. "elastic")
+    transforms every batch before its step, with random numbers seeded by
+    (random_state, epoch, batch); `max_norm` caps each unit's incoming weights
+    (inplace_max_norm). With `patience` and a validation set, training stops
+    once the validation loss has not improved for `patience` epochs, and the
+    weights of the best epoch are put back. `verbose` follows Keras (progress.py): 0 silent, 1 a bar and a
     line per epoch, 2 a line per epoch, "auto" 1 in a terminal or a notebook and 2
     elsewhere. Each callback is called as `callback(record)` after every epoch
     with that epoch's history entry; it sees the live `model.params` and
@@ -89,7 +106,8 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     rate that was seen to train (ratefinder.py), and the model is left with the
     weights it started from.
     """
-    check_settings(epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every)
+    check_settings(epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every, max_norm, patience)
+    augment = Augment(augment) if isinstance(augment, str) else augment or Augment()
     progress.check_verbose(verbose)
     x, y = _examples(model, x_train, y_train, "training")
     has_val = x_val is not None and np.shape(x_val)[0] > 0          # an empty set: no validation
@@ -99,33 +117,39 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     opt = make_optimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
     batch_size = min(batch_size, x.shape[0])
     steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size), batch_size)
+    steps.l2, steps.max_norm, steps.augment, steps.seed = l2, max_norm, augment, random_state
     settings = {"data": checkpoint.fingerprint(x, y), "optimizer": type(opt).__name__, "learning_rate":
                 learning_rate, "epochs": epochs, "batch_size": batch_size, "l2": l2, "schedule": schedule,
-                "random_state": random_state}
-    position = _start(model, opt, settings, random_state, resume)
+                "random_state": random_state, "augment": augment.settings(), "max_norm": max_norm,
+                "patience": patience}
+    position, best_params = _start(model, opt, settings, random_state, resume)
     steps.first_loss = position.first_loss
-    saver = _Saver(checkpoint_dir, checkpoint_every, model, opt, settings)
+    best = EarlyStopping(patience if has_val else None, model, position, best_params)
+    saver = _Saver(checkpoint_dir, checkpoint_every, model, opt, settings, best)
     finder = RateFinder(train_step, model, opt, x, y, batch_size, l2)   # keeps the starting weights
     try:
         with StopRequests() as stop:
-            return _epochs(model, opt, (x, y), (x_val, y_val), steps, position, l2, progress.level(verbose),
-                           callbacks, saver, stop)
+            history = _epochs(model, opt, (x, y), (x_val, y_val), steps, position, progress.level(verbose),
+                              callbacks, saver, stop)
     except TrainingDiverged as e:
         raise TrainingDiverged(f"{e}; {finder.advice(learning_rate)}") from None
+    best.restore(history, progress.level(verbose))
+    return history
 
 
 def _start(model, opt, settings, random_state, resume):
-    """Where training begins: the start, or where the checkpoint in `resume` left it."""
+    """Where training begins, and the best weights so far (for early stopping): the start, or where
+    the checkpoint in `resume` left it."""
     if resume is None:
         return Position(shuffle_state=np.random.default_rng(random_state).bit_generator.state,
-                        history={key: [] for key in HISTORY_KEYS})
+                        history={key: [] for key in HISTORY_KEYS}), None
     arrays, meta = checkpoint.load(resume)
-    return checkpoint.restore(arrays, meta, model, opt, settings, resume)
+    return checkpoint.restore(arrays, meta, model, opt, settings, resume), arrays.get("best_params")
 
 
-def _epochs(model, opt, data, validation, steps, position, l2, shown, callbacks, saver, stop):
-    """The epochs of `fit` from `position` on: steps, then the history record, its line, the callbacks
-    and a checkpoint."""
+def _epochs(model, opt, data, validation, steps, position, shown, callbacks, saver, stop):
+    """The epochs of `fit` from `position` on: steps, then the history record, its line, a
+    checkpoint and the callbacks; until the last epoch, or early stopping's."""
     x, _ = data
     n, history = x.shape[0], position.history
     rng = np.random.default_rng()
@@ -135,7 +159,7 @@ def _epochs(model, opt, data, validation, steps, position, l2, shown, callbacks,
         batches = itertools.islice(_batches(rng, n, steps.batch_size, model.xp), position.batch, None)
         with progress.bar(shown, steps.per_epoch, f"epoch {epoch}/{steps.epochs}") as bar:
             bar.update(position.batch)
-            total_loss, correct, started = _epoch(model, opt, data, batches, l2, steps, position, bar, saver, stop)
+            total_loss, correct, started = _epoch(model, opt, data, batches, steps, position, bar, saver, stop)
         record = {"epoch": epoch, "train_loss": total_loss / n, "train_accuracy": correct / n,
                   "val_loss": None, "val_accuracy": None}
         if validation[0] is not None:
@@ -146,16 +170,20 @@ def _epochs(model, opt, data, validation, steps, position, l2, shown, callbacks,
         line = progress.epoch_line(record, steps.epochs) if shown else None
         if line:
             print(line, flush=True)
-        position = Position(epoch + 1, 0, rng.bit_generator.state, first_loss=steps.first_loss, history=history)
+        saver.best.update(record)
+        position = Position(epoch + 1, 0, rng.bit_generator.state, first_loss=steps.first_loss, history=history,
+                            best_epoch=saver.best.epoch, best_loss=saver.best.loss)
         saver.save(position)                                 # the epoch is safe before any callback runs
         for callback in callbacks:
             callback(record)
+        if saver.best.exhausted(epoch):
+            break
     if not bool(model.xp.all(model.xp.isfinite(model.params))):
         raise TrainingDiverged("training diverged: the weights became NaN or infinite")
     return history
 
 
-def _epoch(model, opt, data, batches, l2, steps, position, bar, saver, stop):
+def _epoch(model, opt, data, batches, steps, position, bar, saver, stop):
     """The rest of one epoch's steps, from batch `position.batch` on; returns the epoch's (loss summed
     over its examples, number right, start time), with what `position` held before."""
     (x, y), xp, epoch = data, model.xp, position.epoch
@@ -164,7 +192,8 @@ def _epoch(model, opt, data, batches, l2, steps, position, bar, saver, stop):
     started = time.perf_counter() - position.seconds
     for b, rows in enumerate(batches, start=position.batch):
         opt.learning_rate = steps.learning_rate(epoch, b)
-        loss, right = train_step(model, opt, _take(x, rows), _take(y, rows), l2)
+        xb, yb = steps.augment(_take(x, rows), np.random.default_rng((steps.seed, epoch, b))), _take(y, rows)
+        loss, right = train_step(model, opt, xb, yb, steps.l2, steps.max_norm)
         total_loss += loss * _count(rows, x)
         correct += right
         if b % CHECK_EVERY == 0 or b == steps.per_epoch - 1 or stop.signal is not None:
@@ -185,8 +214,9 @@ def _epoch(model, opt, data, batches, l2, steps, position, bar, saver, stop):
 class _Saver:
     """Writes the checkpoints of a run into `directory` (if any): when asked, and says when one is due."""
 
-    def __init__(self, directory, every_minutes, model, opt, settings):
+    def __init__(self, directory, every_minutes, model, opt, settings, best):
         self.directory, self.every, self.model, self.opt, self.settings = directory, every_minutes, model, opt, settings
+        self.best = best                       # the early stopping's best weights go into the checkpoint too
         self.last = time.monotonic()
 
     def due(self):
@@ -201,7 +231,7 @@ class _Saver:
             raise TrainingDiverged(f"training diverged: the weights became NaN or infinite by epoch "
                                    f"{position.epoch}, batch {position.batch}")
         self.last = time.monotonic()
-        return checkpoint.save(self.directory, self.model, self.opt, position, self.settings)
+        return checkpoint.save(self.directory, self.model, self.opt, position, self.settings, self.best.arrays())
 
 
 class _Steps:
@@ -215,7 +245,7 @@ class _Steps:
     def learning_rate(self, epoch, b):
         """The rate at batch b (from 0) of `epoch` (from 1): the peak times the schedule's factor."""
         progress = ((epoch - 1) * self.per_epoch + b) / (self.epochs * self.per_epoch)
-        return self.peak * self.factor(progress)
+        return self.peak * self.factor(progress, (epoch - 1) / self.epochs)
 
     def check(self, loss, where):
         """Stop when the loss is NaN, infinite, or DIVERGED times the untrained network's."""
@@ -225,8 +255,13 @@ class _Steps:
                                    f"by {where}")
 
 
-def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkpoint_every=None):
+def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkpoint_every=None, max_norm=None,
+                   patience=None):
     """A DigitnetError naming the first of these training settings that cannot work."""
+    if max_norm is not None and not (isinstance(max_norm, (int, float, np.number)) and 0 < max_norm < math.inf):
+        raise DigitnetError(f"max-norm {max_norm} must be a positive length, e.g. 3")
+    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
+        raise DigitnetError(f"patience {patience} must be a whole number of epochs, at least 1")
     if checkpoint_every is not None and (checkpoint_dir is None or not checkpoint_every > 0):
         raise DigitnetError(f"checkpoint every {checkpoint_every} minutes needs a checkpoint directory and a "
                             f"positive number of minutes, e.g. 10")

@@ -2,6 +2,7 @@
 import argparse
 from pathlib import Path
 
+from ..augment import KINDS, Augment
 from ..backend import DEVICES
 from ..io import default_model_path
 
@@ -36,3 +37,26 @@ def model_path(path):
 
 def percent(fraction):
     return f"{100 * fraction:.2f}%"
+
+
+AUGMENT = {"shift": "shift", "rotate": "rotate", "shear": "shear", "scale": "scale", "elastic_sigma": "sigma",
+           "elastic_alpha": "alpha"}          # flag (as an argparse name) -> augment.Augment's parameter
+
+
+def add_augment_arguments(parser, what):
+    """--augment KIND and its strengths (`train` and `show`); `what` says what --augment does."""
+    g = parser.add_argument_group("augmentation", "new training digits made from old ones (docs/experiments.md)")
+    g.add_argument("--augment", choices=KINDS, help=f"{what}: shift moves by whole pixels, affine rotates, "
+                   "shears and scales, elastic distorts smoothly (Simard 2003), ciresan does both")
+    g.add_argument("--shift", type=int, metavar="PIXELS", help="largest shift each way (default 2)")
+    g.add_argument("--rotate", type=float, metavar="DEGREES", help="largest rotation each way (default 15)")
+    g.add_argument("--shear", type=float, metavar="DEGREES", help="largest shear each way (default 15)")
+    g.add_argument("--scale", type=float, metavar="FRACTION", help="largest scaling each way per axis "
+                   "(default 0.15: 85%% to 115%%)")
+    g.add_argument("--elastic-sigma", type=float, metavar="PIXELS", help="smoothing of the elastic field (default 6)")
+    g.add_argument("--elastic-alpha", type=float, metavar="A", help="strength of the elastic field (default 36)")
+
+
+def make_augment(kind, values):
+    """augment.Augment of `kind` with the strengths in `values` (flag name -> value; None: the default)."""
+    return Augment(kind, **{param: values[flag] for flag, param in AUGMENT.items() if values.get(flag) is not None})

@@ -2,6 +2,7 @@
 import json
 
 from ..presets import FULL_BATCH, PRESETS
+from .common import AUGMENT
 
 
 def add_parser(sub):
@@ -24,8 +25,15 @@ def describe(settings):
         parts.append(f"l2 {s['l2']:g}")
     if s.get("dropout"):
         parts.append(f"dropout {s['dropout']:g}")
+    if s.get("input_dropout"):
+        parts.append(f"input dropout {s['input_dropout']:g}")
+    if s.get("max_norm"):
+        parts.append(f"max-norm {s['max_norm']:g}")
     if s.get("init"):
         parts.append(f"init {s['init']}")
+    if s.get("augment", "none") != "none":
+        strengths = [f"{flag.replace('elastic_', '')} {s[flag]:g}" for flag in AUGMENT if flag in s]
+        parts.append(f"{s['augment']} augmentation" + (f" ({', '.join(strengths)})" if strengths else ""))
     return ", ".join(parts)
 
 

@@ -8,9 +8,10 @@ import numpy as np
 from ..data import load_mnist
 from ..errors import DigitnetError
 from ..io import load_model
-from .common import add_data_argument, model_path
+from .common import add_augment_arguments, add_data_argument, make_augment, model_path
 
 DEFAULT_COUNT, MAX_COUNT = 25, 100
+AUGMENT_COUNT, VARIANTS = 6, 7
 DEFAULT_OUT = "digitnet-show.png"
 NON_INTERACTIVE = {"agg", "cairo", "pdf", "pgf", "ps", "svg", "template"}
 
@@ -30,6 +31,9 @@ def add_parser(sub):
                        help=f"digits in the grid (default {DEFAULT_COUNT}, at most {MAX_COUNT})")
     p.add_argument("--wrong", action="store_true", help="only misclassified digits, in test-set order")
     p.add_argument("--out", metavar="FILE.png", help="write the figure to this PNG file instead of a window")
+    add_augment_arguments(p, "instead of the model's answers, draw training digits (--count of them, default "
+                          f"{AUGMENT_COUNT}) each beside {VARIANTS} augmented versions")
+    p.add_argument("--seed", type=int, default=0, help="with --augment: the random seed (default 0)")
     p.set_defaults(run=run)
 
 
@@ -43,6 +47,9 @@ def can_display():
 
 
 def check_arguments(args):
+    if args.augment and (args.model or args.index is not None or args.wrong):
+        raise DigitnetError("--augment draws training digits, not a model's answers: use it without a model, "
+                            "--index or --wrong")
     if args.wrong and args.index is not None:
         raise DigitnetError("--wrong chooses the digits of a grid: use it with --count, not --index")
     if args.count is not None and not 1 <= args.count <= MAX_COUNT:
@@ -85,11 +92,24 @@ def figure(args, model, data):
     return plots.digit_grid(x[idx], y[idx], predicted[idx], confidence, indices=idx, title=title)
 
 
+def augmented(args):
+    """The figure of --augment: the first --count training digits, each beside augmented versions."""
+    from ..plots_data import augmented_samples
+    augment = make_augment(args.augment, vars(args))                 # the strengths checked before reading
+    data = load_mnist(args.data, validation_size=0)
+    count = AUGMENT_COUNT if args.count is None else args.count
+    return augmented_samples(data.x_train[:count], data.y_train[:count], augment,
+                             np.random.default_rng(args.seed), VARIANTS)
+
+
 def run(args):
     check_arguments(args)
-    model = load_model(model_path(args.model))
-    data = load_mnist(args.data, validation_size=0)
-    fig = figure(args, model, data)
+    if args.augment:
+        fig = augmented(args)
+    else:
+        model = load_model(model_path(args.model))
+        data = load_mnist(args.data, validation_size=0)
+        fig = figure(args, model, data)
     if args.out is None and can_display():
         import matplotlib.pyplot as plt
         plt.figure(fig)                  # give the figure a window

@@ -18,15 +18,18 @@ from ..network import MLP
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..presets import PRESETS, get_preset
 from ..interrupt import TrainingInterrupted
-from ..training import SCHEDULES, check_settings, fit
-from .common import add_data_argument, add_device_argument, percent
+from ..schedules import SCHEDULES
+from ..training import check_settings, fit
+from .common import add_augment_arguments, add_data_argument, add_device_argument, make_augment, percent
 
 # Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
 # The rates go with them: Adam's and the SGD family's, each tuned for batch 512 and 8 epochs.
 COMMAND = "command.json"          # beside the checkpoint: the settings, to resume with
 DEFAULT_LR = {"adam": 6e-3, "sgd": 0.5, "momentum": 0.2, "nesterov": 0.2}
 DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam", epochs=8,
-                schedule="cosine", batch_size=512, l2=0.0, dropout=0.0, seed=0, validation_size=5000)
+                schedule="cosine", batch_size=512, l2=0.0, dropout=0.0, seed=0, validation_size=5000,
+                input_dropout=0.0, max_norm=None, patience=None, augment="none", shift=2, rotate=15.0, shear=15.0,
+                scale=0.15, elastic_sigma=6.0, elastic_alpha=36.0)
 
 
 def hidden_sizes(text):
@@ -54,14 +57,22 @@ def add_parser(sub):
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default adam")
     p.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (default: adam 0.006, "
                    "sgd 0.5, momentum and nesterov 0.2)")
-    p.add_argument("--schedule", choices=sorted(SCHEDULES), help="learning rate over training: "
-                   "cosine (default) decays it smoothly to 0, linear straight to 0, constant keeps it")
+    p.add_argument("--schedule", choices=list(SCHEDULES), help="learning rate over training: cosine (default) "
+                   "decays it smoothly to 0, linear straight to 0, step divides it by 10 halfway and again at "
+                   "3/4, exponential by the same factor every epoch (to 1%%), one-cycle warms up over the "
+                   "first 30%% then anneals, constant keeps it")
     p.add_argument("--epochs", type=int, metavar="N",
                    help=f"passes over the training set (default {DEFAULTS['epochs']})")
     p.add_argument("--batch-size", type=int, metavar="N", help="examples per step (default 512); "
                    "60000 or more is full-batch gradient descent")
     p.add_argument("--l2", type=float, metavar="LAMBDA", help="L2 weight decay (default 0)")
     p.add_argument("--dropout", type=float, metavar="RATE", help="dropout after each hidden layer (default 0)")
+    p.add_argument("--input-dropout", type=float, metavar="RATE", help="dropout of input pixels (default 0)")
+    p.add_argument("--max-norm", type=float, metavar="C", help="cap each unit's incoming weight vector at "
+                   "length C after every step (default: none)")
+    p.add_argument("--patience", type=int, metavar="EPOCHS", help="early stopping: stop when the validation "
+                   "loss has not improved for EPOCHS epochs, and keep the best epoch's weights (default: off)")
+    add_augment_arguments(p, "transform every training batch on the fly (default none)")
     p.add_argument("--init", choices=sorted(INITIALIZERS), help="weight init (default: he for relu, glorot otherwise)")
     p.add_argument("--seed", type=int, help="random seed: same seed, same weights (default 0)")
     p.add_argument("--validation-size", type=int, metavar="N",
@@ -98,7 +109,7 @@ def resumed_settings(args):
     path = Path(args.resume) / COMMAND
     try:
         command = json.loads(path.read_text(encoding="utf-8"))
-        s = command["settings"]
+        s = {**DEFAULTS, **command["settings"]}             # a setting added since: its default
     except FileNotFoundError:
         raise DigitnetError(f"--resume {args.resume}: no checkpoint of `digitnet train` there ({COMMAND} is "
                             f"missing)") from None
@@ -147,8 +158,15 @@ def print_header(s, model, data, device):
           f"{len(data.x_test):,} test images")
     print(f"model: {'-'.join(map(str, model.sizes))} {s['activation']}, loss {s['loss']}, "
           f"{model.n_parameters:,} parameters, on the {device.upper()}")
+    extras = [f"input dropout {s['input_dropout']:g}" if s["input_dropout"] else None,
+              f"max-norm {s['max_norm']:g}" if s["max_norm"] else None,
+              f"patience {s['patience']}" if s["patience"] else None]
     print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, "
-          f"{s['epochs']} epochs, l2 {s['l2']:g}, dropout {s['dropout']:g}, seed {s['seed']}", flush=True)
+          f"{s['epochs']} epochs, l2 {s['l2']:g}, dropout {s['dropout']:g}, "
+          + "".join(f"{e}, " for e in extras if e) + f"seed {s['seed']}", flush=True)
+    if s["augment"] != "none":
+        augment = make_augment(s["augment"], s).settings()
+        print("augmentation: " + ", ".join(f"{k} {v:g}" if k != "kind" else v for k, v in augment.items()))
 
 
 def test_metrics(model, data, history):
@@ -160,7 +178,7 @@ def test_metrics(model, data, history):
     hardest = sorted(range(len(report["recall"])), key=lambda k: report["recall"][k])[:3]
     print("hardest digits (test recall): " + ", ".join(f"{k} {percent(report['recall'][k])}" for k in hardest))
     return {"test_accuracy": report["accuracy"], "test_n": report["n"], "train_accuracy": train_accuracy,
-            "val_accuracy": history["val_accuracy"][-1]}
+            "val_accuracy": model.score(data.x_val, data.y_val) if len(data.x_val) else None}   # kept weights
 
 
 def run(args):
@@ -168,9 +186,11 @@ def run(args):
     out = output_path(args, s, command)
     checkpoints = Path(args.resume or args.checkpoint_dir or out.with_suffix(".checkpoint"))
     # every setting is checked before the data is read: the network, the schedule, the rate, the device
-    model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"],
-                init=s["init"], dropout=s["dropout"], random_state=s["seed"], device=args.device)
-    check_settings(s["epochs"], s["batch_size"], s["l2"], s["schedule"], checkpoints, args.checkpoint_every)
+    model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"], init=s["init"],
+                dropout=s["dropout"], input_dropout=s["input_dropout"], random_state=s["seed"], device=args.device)
+    check_settings(s["epochs"], s["batch_size"], s["l2"], s["schedule"], checkpoints, args.checkpoint_every,
+                   s["max_norm"], s["patience"])
+    augment = make_augment(s["augment"], s)
     make_optimizer(s["optimizer"], s["lr"])
     data_dir = args.data if args.data or not command else command["data"]
     data = load_mnist(data_dir, validation_size=s["validation_size"], seed=s["seed"], progress=not args.quiet)
@@ -187,7 +207,8 @@ def run(args):
                       optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],
                       batch_size=s["batch_size"], l2=s["l2"], schedule=s["schedule"], random_state=s["seed"],
                       verbose=0 if args.quiet else "auto", checkpoint_dir=checkpoints,
-                      checkpoint_every=args.checkpoint_every, resume=checkpoints if args.resume else None)
+                      checkpoint_every=args.checkpoint_every, resume=checkpoints if args.resume else None,
+                      augment=augment, max_norm=s["max_norm"], patience=s["patience"])
     except TrainingInterrupted as e:
         print(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with `digitnet train --resume "
               f"{checkpoints}`", file=sys.stderr)

@@ -1,0 +1,64 @@
+"""The recipe flags of `digitnet train` (--augment and its strengths, --schedule, --max-norm,
+--patience, --input-dropout), `digitnet show --augment`, and the augmented presets."""
+import json
+import re
+
+import numpy as np
+import pytest
+
+from digitnet.io import load_model
+from test_cli import assert_one_line_error, digitnet
+
+
+def test_an_augmented_run_says_what_it_does_and_records_it(mnist_dir, tmp_path):
+    out = tmp_path / "m.npz"
+    result = digitnet("train", "--data", mnist_dir, "--hidden", 64, "--epochs", 2, "--augment", "ciresan",
+                      "--rotate", 10, "--elastic-alpha", 30, "--schedule", "one-cycle", "--max-norm", 3,
+                      "--input-dropout", 0.1, "--patience", 5, "--out", out, "--quiet")
+    assert "augmentation: ciresan, rotate 10, shear 15, scale 0.15, sigma 6, alpha 30" in result.stdout
+    assert re.search(r"training: adam lr 0.006 \(one-cycle\), .* input dropout 0.1, max-norm 3, patience 5, seed 0",
+                     result.stdout)
+    assert float(re.search(r"test accuracy: ([\d.]+)%", result.stdout).group(1)) > 90
+    training = load_model(out).metadata["training"]
+    assert (training["augment"], training["rotate"], training["elastic_alpha"], training["max_norm"]) == \
+        ("ciresan", 10.0, 30.0, 3.0)
+    assert load_model(out).layers[0].config() == {"type": "Dropout", "rate": 0.1}
+
+
+def test_early_stopping_from_the_command_line(mnist_dir, tmp_path):
+    out = tmp_path / "m.npz"
+    result = digitnet("train", "--data", mnist_dir, "--hidden", 32, "--epochs", 30, "--lr", 0.05,
+                      "--schedule", "constant", "--patience", 1, "--out", out)
+    history = json.loads(out.with_suffix(".history.json").read_text())
+    best = int(np.argmin(history["val_loss"]))
+    assert len(history["epoch"]) == best + 2 < 30
+    assert f"early stopping: no lower validation loss in the 1 epochs after epoch {best + 1}" in result.stdout
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--augment", "warp"], r"argument --augment: invalid choice: 'warp'"),
+    (["--augment", "elastic", "--elastic-sigma", 0], "augmentation sigma 0.0 must be between 0.5 and 50 pixels"),
+    (["--augment", "shift", "--shift", 40], "augmentation shift 40 must be a whole number of pixels, 0 to 27"),
+    (["--augment", "affine", "--scale", 2], "augmentation scale 2.0 must be between 0 and 0.9"),
+    (["--max-norm", -1], "max-norm -1.0 must be a positive length, e.g. 3"),
+    (["--patience", 0], "patience 0 must be a whole number of epochs, at least 1"),
+    (["--input-dropout", 1], "input dropout 1.0 must be at least 0 and below 1"),
+    (["--schedule", "warm"], r"argument --schedule: invalid choice: 'warm'"),
+])
+def test_bad_recipe_flags_are_refused_before_the_data_is_read(flags, message, tmp_path):
+    result = digitnet("train", "--data", tmp_path, *flags, check=False)
+    assert_one_line_error(result, message)
+    assert result.stdout == ""
+
+
+def test_show_augment_draws_digits_beside_their_versions(mnist_dir, tmp_path):
+    out = tmp_path / "aug.png"
+    result = digitnet("show", "--augment", "elastic", "--elastic-sigma", 4, "--elastic-alpha", 34, "--count", 3,
+                      "--data", mnist_dir, "--out", out)
+    assert result.stdout.strip() == str(out) and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_show_augment_takes_no_model(mnist_dir, tmp_path):
+    result = digitnet("show", tmp_path / "m.npz", "--augment", "shift", "--data", mnist_dir, check=False)
+    assert_one_line_error(result, "--augment draws training digits, not a model's answers: use it without a "
+                                  "model, --index or --wrong")
