@@ -8,12 +8,10 @@ change. It prints docs/experiments.md's ablation table and draws the validation 
 row, epoch by epoch, into --figure.
 """
 import argparse
-import json
-import re
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from run_presets import figure, train
 
 BASE = ["--hidden", "800,800", "--optimizer", "adam", "--lr", "0.001", "--batch-size", "128",
         "--schedule", "cosine", "--seed", "0"]
@@ -29,32 +27,6 @@ ROWS = [
 ]
 
 
-def run(flags, data, epochs, out):
-    command = [sys.executable, "-m", "digitnet", "train", "--data", data, "--epochs", str(epochs), "--quiet",
-               "--out", str(out), *BASE, *flags]
-    stdout = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    grab = lambda pattern: re.search(pattern, stdout).group(1)      # noqa: E731
-    history = json.loads(out.with_suffix(".history.json").read_text())
-    return {"test": grab(r"test accuracy: ([\d.]+%)"), "train": grab(r"train accuracy: ([\d.]+%)"),
-            "seconds": float(grab(r"training time: ([\d.]+) s")), "history": history}
-
-
-def figure(results, path):
-    from digitnet.plots import new_figure, save_figure
-    fig = new_figure(10, 5.5)
-    ax = fig.subplots()
-    for name, r in results.items():
-        error = [100 * (1 - a) for a in r["history"]["val_accuracy"]]
-        ax.plot(r["history"]["epoch"], error, label=f"{name}: test {r['test']}")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation error, % (log scale)")
-    ax.set_title("784-800-800-10, Adam, cosine schedule: what each ingredient adds")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    return save_figure(fig, path)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True)
@@ -65,10 +37,12 @@ def main(argv=None):
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for k, (name, flags) in enumerate(ROWS):
-            r = results[name] = run(flags, args.data, args.epochs, Path(tmp) / f"row{k}.npz")
+            flags_all = ["--epochs", str(args.epochs), *BASE, *flags]
+            r = results[name] = train(flags_all, args.data, Path(tmp) / f"row{k}.npz")
             print(f"| {name} | {r['test']} | {r['train']} | {r['seconds']:.0f} s | `{' '.join(flags) or '-'}` |",
                   flush=True)
-    print(f"\nfigure: {figure(results, args.figure)}")
+    title = "784-800-800-10, Adam, cosine schedule: what each ingredient adds"
+    print(f"\nfigure: {figure(results, args.figure, title)}")
     print(f"common flags: --epochs {args.epochs} {' '.join(BASE)}")
 
 

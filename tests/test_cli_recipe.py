@@ -44,6 +44,9 @@ def test_early_stopping_from_the_command_line(mnist_dir, tmp_path):
     (["--patience", 0], "patience 0 must be a whole number of epochs, at least 1"),
     (["--input-dropout", 1], "input dropout 1.0 must be at least 0 and below 1"),
     (["--schedule", "warm"], r"argument --schedule: invalid choice: 'warm'"),
+    (["--rotate", 10], "--rotate shapes --augment affine or ciresan, not none: add --augment affine, or drop --rotate"),
+    (["--augment", "shift", "--elastic-sigma", 4], "--elastic-sigma shapes --augment elastic or ciresan, not "
+                                                   "shift: add --augment elastic, or drop --elastic-sigma"),
 ])
 def test_bad_recipe_flags_are_refused_before_the_data_is_read(flags, message, tmp_path):
     result = digitnet("train", "--data", tmp_path, *flags, check=False)
@@ -62,3 +65,18 @@ def test_show_augment_takes_no_model(mnist_dir, tmp_path):
     result = digitnet("show", tmp_path / "m.npz", "--augment", "shift", "--data", mnist_dir, check=False)
     assert_one_line_error(result, "--augment draws training digits, not a model's answers: use it without a "
                                   "model, --index or --wrong")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--seed", 3], "--seed 3: it chooses --augment's distortions, a whole number from 0; use it with --augment"),
+    (["--augment", "shift", "--seed", -1], "--seed -1: it chooses --augment's distortions, a whole number from 0; "
+                                           "use it with --augment"),
+    (["--shift", 3], "--shift shapes --augment shift, not none: add --augment shift, or drop --shift"),
+])
+def test_show_refuses_augment_flags_that_would_do_nothing(flags, message, tmp_path):
+    assert_one_line_error(digitnet("show", "--data", tmp_path, *flags, check=False), message)
+
+
+def test_patience_without_a_validation_set_is_refused(mnist_dir, tmp_path):
+    result = digitnet("train", "--data", tmp_path, "--patience", 2, "--validation-size", 0, check=False)
+    assert_one_line_error(result, "--patience 2 watches the validation loss: keep --validation-size above 0")

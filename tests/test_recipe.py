@@ -7,6 +7,8 @@ import pytest
 
 from digitnet import MLP, SGD, fit, load_mnist, training
 from digitnet.augment import Augment
+from digitnet.checkpoint import CheckpointError
+from digitnet.errors import DigitnetError
 from digitnet.schedules import SCHEDULES, one_cycle
 from digitnet.training import inplace_max_norm, train_step
 
@@ -18,7 +20,8 @@ def few(mnist_dir):
 
 
 def rates(schedule, epochs=4, per_epoch=5):
-    steps = training._Steps(1.0, SCHEDULES[schedule], epochs, per_epoch)
+    steps = training._Steps(1.0, SCHEDULES[schedule], epochs, per_epoch, 32, l2=0, max_norm=None, augment=Augment(),
+                           seed=0)
     return np.array([[steps.learning_rate(e, b) for b in range(per_epoch)] for e in range(1, epochs + 1)])
 
 
@@ -74,9 +77,30 @@ def test_early_stopping_stops_and_restores_the_best_weights(few, capsys):
             f"({history['val_loss'][best]:.4f}); its weights are restored") in capsys.readouterr().out
 
 
-def test_patience_without_validation_data_trains_every_epoch(few):
+def test_patience_without_validation_data_is_refused(few):
     x, y, _, _ = few
-    assert len(fit(MLP(sizes=(784, 16, 10)), x, y, epochs=3, patience=1, verbose=0)["epoch"]) == 3
+    with pytest.raises(DigitnetError, match=r"^patience 1 watches the validation loss, and there is no validation "
+                       r"set: give x_val and y_val$"):
+        fit(MLP(sizes=(784, 16, 10)), x, y, epochs=3, patience=1, verbose=0)
+
+
+def test_resuming_the_checkpoint_of_the_epoch_that_stopped_trains_no_more(few, tmp_path):
+    x, y, x_val, y_val = few
+    model = MLP(sizes=(784, 64, 10))
+    history = fit(model, x, y, x_val=x_val, y_val=y_val, learning_rate=0.02, epochs=40, batch_size=32,
+                  patience=2, verbose=0, checkpoint_dir=tmp_path)
+    again = MLP(sizes=(784, 64, 10))
+    resumed = fit(again, x, y, x_val=x_val, y_val=y_val, learning_rate=0.02, epochs=40, batch_size=32,
+                  patience=2, verbose=0, resume=tmp_path)
+    assert resumed["epoch"] == history["epoch"] and len(history["epoch"]) < 40
+    np.testing.assert_array_equal(again.params, model.params)              # the best weights, put back
+
+
+def test_unseeded_augmented_training_runs(few):
+    x, y, _, _ = few
+    history = fit(MLP(sizes=(784, 16, 10), random_state=None), x, y, epochs=1, augment="shift", random_state=None,
+                  verbose=0)
+    assert np.isfinite(history["train_loss"][0])
 
 
 def recipe_run(few, checkpoint_dir=None, resume=None, epochs=3):
@@ -92,9 +116,10 @@ def test_augmented_training_is_reproducible_and_differs_from_plain(few):
     first, again = recipe_run(few), recipe_run(few)
     np.testing.assert_array_equal(first[0].params, again[0].params)
     x, y, _, _ = few
-    plain = MLP(sizes=(784, 32, 10), dropout=0.2, random_state=2)
-    fit(plain, x, y, learning_rate=0.01, epochs=1, batch_size=64, random_state=2, verbose=0)
-    assert not np.array_equal(plain.params, first[0].params)
+    runs = {kind: MLP(sizes=(784, 32, 10), random_state=2) for kind in ("none", "shift")}
+    for kind, model in runs.items():
+        fit(model, x, y, learning_rate=0.01, epochs=1, batch_size=64, random_state=2, verbose=0, augment=kind)
+    assert not np.array_equal(runs["none"].params, runs["shift"].params)        # only the augmentation differs
 
 
 def test_an_augmented_run_with_early_stopping_resumes_to_bit_identical_weights(few, tmp_path, monkeypatch):
@@ -119,7 +144,7 @@ def test_an_augmented_run_with_early_stopping_resumes_to_bit_identical_weights(f
 def test_resuming_with_another_augmentation_is_refused(few, tmp_path):
     recipe_run(few, tmp_path, epochs=1)
     x, y, x_val, y_val = few
-    with pytest.raises(Exception, match="another augment"):
+    with pytest.raises(CheckpointError, match="another augment"):
         fit(MLP(sizes=(784, 32, 10), dropout=0.2, random_state=2), x, y, x_val=x_val, y_val=y_val,
             learning_rate=0.01, epochs=1, batch_size=64, schedule="one-cycle", augment="elastic", max_norm=2.0,
             patience=1, random_state=2, verbose=0, resume=tmp_path)

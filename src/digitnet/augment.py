@@ -33,6 +33,8 @@ from .errors import DigitnetError
 SIDE = 28
 CENTRE = (SIDE - 1) / 2
 KINDS = ("none", "shift", "affine", "elastic", "ciresan")
+USED = {"none": (), "shift": ("shift",), "affine": ("rotate", "shear", "scale"), "elastic": ("sigma", "alpha")}
+USED["ciresan"] = USED["affine"] + USED["elastic"]          # the strengths each kind uses
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,8 @@ class Augment:
 
     def settings(self):
         """The parameters that matter for this kind, for messages and model metadata."""
-        used = {"shift": ("shift",), "affine": ("rotate", "shear", "scale"), "elastic": ("sigma", "alpha")}
-        used["ciresan"] = used["affine"] + used["elastic"]
-        return {"kind": self.kind, **{k: v for k, v in asdict(self).items() if k in used.get(self.kind, ())}}
+        return {"kind": self.kind, **{k: int(v) if k == "shift" else float(v) for k, v in asdict(self).items()
+                                      if k in USED[self.kind]}}
 
     def __call__(self, x, rng):
         if self.kind == "none":

@@ -19,6 +19,7 @@ unbroken run's. Reading never unpickles.
 """
 import hashlib
 import json
+import time
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,10 +28,11 @@ import numpy as np
 
 from .atomic import atomic_write
 from .backend import to_device, to_numpy
-from .errors import DigitnetError
+from .errors import DigitnetError, TrainingDiverged
 from .optimizers import Optimizer
 
 FORMAT, VERSION, NAME = "digitnet-checkpoint", 1, "checkpoint.npz"
+ADDED = {"augment": {"kind": "none"}, "max_norm": None, "patience": None}   # settings newer than version 1
 
 
 class CheckpointError(DigitnetError):
@@ -109,7 +111,7 @@ def restore(arrays, meta, model, opt, settings, directory):
                               f"({_sizes(meta['model'])}, not {'-'.join(map(str, model.sizes))}); "
                               f"resume with the same layers, or start afresh")
     for key, value in settings.items():
-        if meta["settings"].get(key) != value:
+        if meta["settings"].get(key, ADDED.get(key)) != value:
             what = "training data" if key == "data" else key.replace("_", " ")
             raise CheckpointError(f"{directory}: the checkpoint was made with another {what} "
                                   f"({meta['settings'].get(key)!r}, not {value!r}); resume with the same "
@@ -135,3 +137,27 @@ def _optimizer_meta(opt):
 def _sizes(config):
     dense = [layer for layer in config["layers"] if layer.get("type") == "Dense"]
     return "-".join(map(str, [dense[0]["n_in"]] + [d["n_out"] for d in dense])) if dense else "no Dense layer"
+
+
+class Saver:
+    """Writes the checkpoints of a run into `directory` (if any): when asked, and says when one is due."""
+
+    def __init__(self, directory, every_minutes, model, opt, settings, best):
+        self.directory, self.every, self.model, self.opt, self.settings = directory, every_minutes, model, opt, settings
+        self.best = best                       # the early stopping's best weights go into the checkpoint too
+        self.last = time.monotonic()
+
+    def due(self):
+        """Whether `every_minutes` have passed since the last checkpoint."""
+        return self.directory is not None and self.every is not None and time.monotonic() - self.last >= 60 * self.every
+
+    def save(self, position):
+        """The checkpoint's path, or None without a directory. Weights that are no longer finite are
+        not saved over the last good checkpoint: training has diverged."""
+        if self.directory is None:
+            return None
+        if not bool(self.model.xp.all(self.model.xp.isfinite(self.model.params))):
+            raise TrainingDiverged(f"training diverged: the weights became NaN or infinite by epoch "
+                                   f"{position.epoch}, batch {position.batch}")
+        self.last = time.monotonic()
+        return save(self.directory, self.model, self.opt, position, self.settings, self.best.arrays())

@@ -108,24 +108,28 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     """
     check_settings(epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every, max_norm, patience)
     augment = Augment(augment) if isinstance(augment, str) else augment or Augment()
+    max_norm, patience = max_norm and float(max_norm), patience and int(patience)     # plain numbers, for JSON
     progress.check_verbose(verbose)
     x, y = _examples(model, x_train, y_train, "training")
     has_val = x_val is not None and np.shape(x_val)[0] > 0          # an empty set: no validation
+    if patience and not has_val:
+        raise DigitnetError(f"patience {patience} watches the validation loss, and there is no validation set: "
+                            "give x_val and y_val")
     x_val, y_val = _examples(model, x_val, y_val, "validation") if has_val else (None, None)
     if learning_rate is None:
         learning_rate = 1e-3 if isinstance(optimizer, str) else optimizer.learning_rate
     opt = make_optimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
     batch_size = min(batch_size, x.shape[0])
-    steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size), batch_size)
-    steps.l2, steps.max_norm, steps.augment, steps.seed = l2, max_norm, augment, random_state
+    steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size), batch_size,
+                   l2=l2, max_norm=max_norm, augment=augment, seed=random_state)
     settings = {"data": checkpoint.fingerprint(x, y), "optimizer": type(opt).__name__, "learning_rate":
                 learning_rate, "epochs": epochs, "batch_size": batch_size, "l2": l2, "schedule": schedule,
                 "random_state": random_state, "augment": augment.settings(), "max_norm": max_norm,
                 "patience": patience}
     position, best_params = _start(model, opt, settings, random_state, resume)
     steps.first_loss = position.first_loss
-    best = EarlyStopping(patience if has_val else None, model, position, best_params)
-    saver = _Saver(checkpoint_dir, checkpoint_every, model, opt, settings, best)
+    best = EarlyStopping(patience, model, position, best_params)
+    saver = checkpoint.Saver(checkpoint_dir, checkpoint_every, model, opt, settings, best)
     finder = RateFinder(train_step, model, opt, x, y, batch_size, l2)   # keeps the starting weights
     try:
         with StopRequests() as stop:
@@ -154,6 +158,8 @@ def _epochs(model, opt, data, validation, steps, position, shown, callbacks, sav
     n, history = x.shape[0], position.history
     rng = np.random.default_rng()
     rng.bit_generator.state = position.shuffle_state
+    if saver.best.exhausted(position.epoch - 1):          # resumed from the checkpoint of the epoch that stopped
+        return history
     for epoch in range(position.epoch, steps.epochs + 1):
         position.epoch, position.shuffle_state = epoch, rng.bit_generator.state
         batches = itertools.islice(_batches(rng, n, steps.batch_size, model.xp), position.batch, None)
@@ -192,7 +198,7 @@ def _epoch(model, opt, data, batches, steps, position, bar, saver, stop):
     started = time.perf_counter() - position.seconds
     for b, rows in enumerate(batches, start=position.batch):
         opt.learning_rate = steps.learning_rate(epoch, b)
-        xb, yb = steps.augment(_take(x, rows), np.random.default_rng((steps.seed, epoch, b))), _take(y, rows)
+        xb, yb = steps.images(x, rows, epoch, b), _take(y, rows)
         loss, right = train_step(model, opt, xb, yb, steps.l2, steps.max_norm)
         total_loss += loss * _count(rows, x)
         correct += right
@@ -211,36 +217,23 @@ def _epoch(model, opt, data, batches, steps, position, bar, saver, stop):
     return float(total_loss), int(correct), started
 
 
-class _Saver:
-    """Writes the checkpoints of a run into `directory` (if any): when asked, and says when one is due."""
-
-    def __init__(self, directory, every_minutes, model, opt, settings, best):
-        self.directory, self.every, self.model, self.opt, self.settings = directory, every_minutes, model, opt, settings
-        self.best = best                       # the early stopping's best weights go into the checkpoint too
-        self.last = time.monotonic()
-
-    def due(self):
-        return self.directory is not None and self.every is not None and time.monotonic() - self.last >= 60 * self.every
-
-    def save(self, position):
-        """The checkpoint's path, or None without a directory. Weights that are no longer finite are
-        not saved over the last good checkpoint: training has diverged."""
-        if self.directory is None:
-            return None
-        if not bool(self.model.xp.all(self.model.xp.isfinite(self.model.params))):
-            raise TrainingDiverged(f"training diverged: the weights became NaN or infinite by epoch "
-                                   f"{position.epoch}, batch {position.batch}")
-        self.last = time.monotonic()
-        return checkpoint.save(self.directory, self.model, self.opt, position, self.settings, self.best.arrays())
-
-
 class _Steps:
-    """The learning rate of every step, and the divergence guard that watches the loss."""
+    """How each step runs besides its four lines: the learning rate, the batch's images (augmented),
+    the penalty and constraint on the update, and the divergence guard that watches the loss."""
 
-    def __init__(self, learning_rate, factor, epochs, per_epoch, batch_size=None):
+    def __init__(self, learning_rate, factor, epochs, per_epoch, batch_size, *, l2, max_norm, augment, seed):
         self.peak, self.factor, self.epochs, self.per_epoch = learning_rate, factor, epochs, per_epoch
-        self.batch_size = batch_size
+        self.batch_size, self.l2, self.max_norm, self.augment = batch_size, l2, max_norm, augment
+        self.seed = np.random.SeedSequence().entropy if seed is None else seed     # None: a fresh run each time
         self.first_loss = None                 # the loss of the untrained network
+
+    def images(self, x, rows, epoch, b):
+        """Batch b's images: the rows `rows` of x, augmented with random numbers of their own, seeded
+        by (seed, epoch, b), so that a resumed run draws the very same ones."""
+        xb = _take(x, rows)
+        if self.augment.kind == "none":
+            return xb
+        return self.augment(xb, np.random.default_rng((self.seed, epoch, b)))
 
     def learning_rate(self, epoch, b):
         """The rate at batch b (from 0) of `epoch` (from 1): the peak times the schedule's factor."""

@@ -2,8 +2,9 @@
 import argparse
 from pathlib import Path
 
-from ..augment import KINDS, Augment
+from ..augment import KINDS, USED, Augment
 from ..backend import DEVICES
+from ..errors import DigitnetError
 from ..io import default_model_path
 
 
@@ -55,6 +56,15 @@ def add_augment_arguments(parser, what):
                    "(default 0.15: 85%% to 115%%)")
     g.add_argument("--elastic-sigma", type=float, metavar="PIXELS", help="smoothing of the elastic field (default 6)")
     g.add_argument("--elastic-alpha", type=float, metavar="A", help="strength of the elastic field (default 36)")
+
+
+def check_augment_flags(args, kind):
+    """Refuse a strength flag given on the command line that augmentation `kind` does not use."""
+    for flag, param in AUGMENT.items():
+        if getattr(args, flag, None) is not None and param not in USED[kind]:
+            users = [k for k, used in USED.items() if param in used]
+            raise DigitnetError(f"--{flag.replace('_', '-')} shapes --augment {' or '.join(users)}, not {kind}: "
+                                f"add --augment {users[0]}, or drop --{flag.replace('_', '-')}")
 
 
 def make_augment(kind, values):

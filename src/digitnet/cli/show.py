@@ -8,7 +8,7 @@ import numpy as np
 from ..data import load_mnist
 from ..errors import DigitnetError
 from ..io import load_model
-from .common import add_augment_arguments, add_data_argument, make_augment, model_path
+from .common import add_augment_arguments, add_data_argument, check_augment_flags, make_augment, model_path
 
 DEFAULT_COUNT, MAX_COUNT = 25, 100
 AUGMENT_COUNT, VARIANTS = 6, 7
@@ -33,7 +33,7 @@ def add_parser(sub):
     p.add_argument("--out", metavar="FILE.png", help="write the figure to this PNG file instead of a window")
     add_augment_arguments(p, "instead of the model's answers, draw training digits (--count of them, default "
                           f"{AUGMENT_COUNT}) each beside {VARIANTS} augmented versions")
-    p.add_argument("--seed", type=int, default=0, help="with --augment: the random seed (default 0)")
+    p.add_argument("--seed", type=int, help="with --augment: the random seed (default 0)")
     p.set_defaults(run=run)
 
 
@@ -50,6 +50,10 @@ def check_arguments(args):
     if args.augment and (args.model or args.index is not None or args.wrong):
         raise DigitnetError("--augment draws training digits, not a model's answers: use it without a model, "
                             "--index or --wrong")
+    check_augment_flags(args, args.augment or "none")
+    if args.seed is not None and (not args.augment or args.seed < 0):
+        raise DigitnetError(f"--seed {args.seed}: it chooses --augment's distortions, a whole number from 0; "
+                            "use it with --augment")
     if args.wrong and args.index is not None:
         raise DigitnetError("--wrong chooses the digits of a grid: use it with --count, not --index")
     if args.count is not None and not 1 <= args.count <= MAX_COUNT:
@@ -99,7 +103,7 @@ def augmented(args):
     data = load_mnist(args.data, validation_size=0)
     count = AUGMENT_COUNT if args.count is None else args.count
     return augmented_samples(data.x_train[:count], data.y_train[:count], augment,
-                             np.random.default_rng(args.seed), VARIANTS)
+                             np.random.default_rng(args.seed or 0), VARIANTS)
 
 
 def run(args):

@@ -20,7 +20,8 @@ from ..presets import PRESETS, get_preset
 from ..interrupt import TrainingInterrupted
 from ..schedules import SCHEDULES
 from ..training import check_settings, fit
-from .common import add_augment_arguments, add_data_argument, add_device_argument, make_augment, percent
+from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
+                     make_augment, percent)
 
 # Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
 # The rates go with them: Adam's and the SGD family's, each tuned for batch 512 and 8 epochs.
@@ -190,6 +191,9 @@ def run(args):
                 dropout=s["dropout"], input_dropout=s["input_dropout"], random_state=s["seed"], device=args.device)
     check_settings(s["epochs"], s["batch_size"], s["l2"], s["schedule"], checkpoints, args.checkpoint_every,
                    s["max_norm"], s["patience"])
+    check_augment_flags(args, s["augment"])
+    if s["patience"] and not s["validation_size"]:
+        raise DigitnetError(f"--patience {s['patience']} watches the validation loss: keep --validation-size above 0")
     augment = make_augment(s["augment"], s)
     make_optimizer(s["optimizer"], s["lr"])
     data_dir = args.data if args.data or not command else command["data"]
