@@ -1,10 +1,10 @@
 """Run every preset (or those named) through `digitnet train` and print docs/experiments.md rows.
 
-    python benchmarks/run_presets.py --data ../shared/data/mnist [--seeds 0 1 2] [--figure F.png] [NAME ...]
+    python benchmarks/run_presets.py --data ../shared/data/mnist [--seeds 0,1,2] [--figure F.png] [NAME ...]
 
 Each preset runs as a user would run it, `digitnet train --preset NAME --data DIR`, in a fresh
 process. The figures come from what the command prints: test accuracy, train accuracy (the
-whole training set, after training) and training time. `--seeds` runs each preset once per seed
+whole training set, after training) and training time. `--seeds 0,1,2` runs each preset once per seed
 (one row each); `--flags` adds flags to every command (e.g. `--flags="--init uniform"`);
 `--figure` draws every run's validation error, epoch by epoch.
 """
@@ -53,7 +53,8 @@ def figure(results, path, title):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--seeds", type=lambda text: [int(k) for k in text.split(",")], default=[0],
+                   help="comma-separated seeds, e.g. 0,1,2 (default 0)")
     p.add_argument("--flags", default="", help="more flags for every command, in one string")
     p.add_argument("--figure", help="draw the validation curves into this PNG file")
     p.add_argument("names", nargs="*", default=list(PRESETS))

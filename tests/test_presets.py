@@ -53,7 +53,9 @@ def test_facts_of_the_tutorial_presets():
             nielsen["init"]) == ("sigmoid", "mse", "sgd", 3.0, 10, "normal")
     for name, lr, iterations in [("full-batch-10", 0.10, 500), ("full-batch-1500", 0.15, 1500)]:
         s = preset_settings("--preset", name)
-        assert (s["batch_size"], s["lr"], s["epochs"], s["init"]) == (FULL_BATCH, lr, iterations, "uniform")
+        assert (s["batch_size"], s["lr"], s["epochs"], s["init"]) == (FULL_BATCH, lr, iterations, None)
+        assert MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], init=s["init"]).dense[0].init == "he"
+        assert preset_settings("--preset", name, "--init", "uniform")["init"] == "uniform"   # the tutorials' init
 
 
 def test_explicit_flags_override_the_preset():
