@@ -6,10 +6,9 @@
 # Usage: benchmarks/device_checks.sh MNIST_DIR [OUT_DIR]. Each result goes to OUT_DIR (default
 # ./device-results) as JSON, and a summary line per run to stdout. Core counts above what the
 # machine has are skipped, so the CPU half also runs on a 2-core machine.
-# digitnet runs from src/ (no install needed). A machine without array-api-compat (the device
-# machine has CuPy, PyTorch and numba, and no internet) gets it from .device/site: prepare it here
-# with `pip install --target .device/site array-api-compat array-api-strict`, copy the MNIST
-# files to .device/mnist, and carry .device (.git/info/exclude ignores it).
+# digitnet runs from src/ (no install needed); its pure-Python dependencies come from .device/site
+# on the device machine (CuPy, PyTorch and numba there, no internet): run
+# `benchmarks/prepare_device.sh ../shared/data/mnist` here first and carry .device.
 set -uo pipefail
 data=${1:?usage: benchmarks/device_checks.sh MNIST_DIR [OUT_DIR]}
 out=${2:-device-results}
