@@ -77,34 +77,30 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
         patience=None):
     """Train `model` in place; return its history (a dict of per-epoch lists).
 
-    x_train (n, 784) float32 in [0, 1], y_train (n,) integer labels, as NumPy
-    arrays or already on the model's device. `optimizer` is a name from
-    optimizers.OPTIMIZERS or an object with `step(params, grads)` and a
-    `learning_rate` attribute; `learning_rate` is the peak rate (default: the
-    object's own rate, or 0.001 with a name). A batch size of n or more is
-    full-batch gradient descent. `schedule` (see SCHEDULES) scales the learning
-    rate at every step: "cosine" lowers it from `learning_rate` to 0 along half a
-    cosine, which settles the weights into a minimum instead of circling
-    around it (all of them: SCHEDULES). `augment` (an augment.Augment or its kind, e.g. "elastic")
-    transforms every batch before its step, with random numbers seeded by
-    (random_state, epoch, batch); `max_norm` caps each unit's incoming weights
-    (inplace_max_norm). With `patience` and a validation set, training stops
-    once the validation loss has not improved for `patience` epochs, and the
-    weights of the best epoch are put back. `verbose` follows Keras (progress.py): 0 silent, 1 a bar and a
-    line per epoch, 2 a line per epoch, "auto" 1 in a terminal or a notebook and 2
-    elsewhere. Each callback is called as `callback(record)` after every epoch
-    with that epoch's history entry; it sees the live `model.params` and
-    `model.grads` (the last step's gradient) and may change the weights.
+    x_train (n, 784) float32 in [0, 1], y_train (n,) integer labels, as NumPy arrays or already
+    on the model's device. `optimizer` is a name from optimizers.OPTIMIZERS or an object with
+    `step(params, grads)` and a `learning_rate` attribute; `learning_rate` is the peak rate
+    (default: the object's own rate, or 0.001 with a name). A batch size of n or more is
+    full-batch gradient descent. `schedule` (schedules.SCHEDULES) scales the learning rate at
+    every step: "cosine" lowers it from `learning_rate` to 0 along half a cosine, which settles
+    the weights into a minimum instead of circling around it. `augment` (an augment.Augment or
+    its kind, e.g. "elastic") transforms every batch before its step, with random numbers seeded
+    by (random_state, epoch, batch); `max_norm` caps each unit's incoming weights
+    (inplace_max_norm). With `patience` (and a validation set), training stops once the
+    validation loss has not improved for `patience` epochs, and the best epoch's weights are
+    put back. `verbose` follows Keras (progress.py): 0 silent, 1 a bar and a line per epoch, 2 a
+    line per epoch, "auto" 1 in a terminal or a notebook and 2 elsewhere. Each callback is called
+    as `callback(record)` after every epoch with that epoch's history entry; it sees the live
+    `model.params` and `model.grads` (the last step's gradient) and may change the weights.
 
-    With `checkpoint_dir`, a checkpoint (checkpoint.py) is written there after
-    every epoch (before the callbacks), every `checkpoint_every` minutes and when
-    training is asked to stop; `resume=DIR` goes on from one, with the same arguments as the run
-    that wrote it, to bit-identical weights. Ctrl-C or SIGTERM stop training
-    after the current step with TrainingInterrupted (a KeyboardInterrupt).
-    Raises TrainingDiverged if the loss becomes NaN or infinite or grows to
-    DIVERGED times the untrained network's loss; its message names a smaller
-    rate that was seen to train (ratefinder.py), and the model is left with the
-    weights it started from.
+    With `checkpoint_dir`, a checkpoint (checkpoint.py) is written there after every epoch
+    (before the callbacks), every `checkpoint_every` minutes and when training is asked to stop;
+    `resume=DIR` goes on from one, with the same arguments as the run that wrote it, to
+    bit-identical weights. Ctrl-C or SIGTERM stop training after the current step with
+    TrainingInterrupted (a KeyboardInterrupt). Raises TrainingDiverged if the loss becomes NaN
+    or infinite or grows to DIVERGED times the untrained network's loss; its message names a
+    smaller rate that was seen to train (ratefinder.py), and the model is left with the weights
+    it started from.
     """
     check_settings(epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every, max_norm, patience)
     augment = Augment(augment) if isinstance(augment, str) else augment or Augment()
@@ -200,7 +196,7 @@ def _epoch(model, opt, data, batches, steps, position, bar, saver, stop):
         opt.learning_rate = steps.learning_rate(epoch, b)
         xb, yb = steps.images(x, rows, epoch, b), _take(y, rows)
         loss, right = train_step(model, opt, xb, yb, steps.l2, steps.max_norm)
-        total_loss += loss * _count(rows, x)
+        total_loss += loss * yb.shape[0]
         correct += right
         if b % CHECK_EVERY == 0 or b == steps.per_epoch - 1 or stop.signal is not None:
             steps.check(float(loss), f"epoch {epoch}, batch {b + 1}")
@@ -303,8 +299,3 @@ def _take(a, rows):
     if isinstance(rows, slice):
         return a[rows, ...]
     return namespace(a).take(a, rows, axis=0)
-
-
-def _count(rows, x):
-    return x.shape[0] if isinstance(rows, slice) else rows.shape[0]
-
