@@ -111,10 +111,11 @@ def restore(arrays, meta, model, opt, settings, directory):
                               f"({_sizes(meta['model'])}, not {'-'.join(map(str, model.sizes))}); "
                               f"resume with the same layers, or start afresh")
     for key, value in settings.items():
-        if meta["settings"].get(key, ADDED.get(key)) != value:
+        saved = meta["settings"].get(key, ADDED.get(key))
+        if saved != value:
             what = "training data" if key == "data" else key.replace("_", " ")
             raise CheckpointError(f"{directory}: the checkpoint was made with another {what} "
-                                  f"({meta['settings'].get(key)!r}, not {value!r}); resume with the same "
+                                  f"({saved!r}, not {value!r}); resume with the same "
                                   f"settings, or start afresh")
     model.params[...] = to_device(arrays["params"], model.xp)
     for name in opt.state_names:
@@ -143,13 +144,16 @@ class Saver:
     """Writes the checkpoints of a run into `directory` (if any): when asked, and says when one is due."""
 
     def __init__(self, directory, every_minutes, model, opt, settings, best):
-        self.directory, self.every, self.model, self.opt, self.settings = directory, every_minutes, model, opt, settings
+        self.directory, self.every, self.settings = directory, every_minutes, settings
+        self.model, self.opt = model, opt
         self.best = best                       # the early stopping's best weights go into the checkpoint too
         self.last = time.monotonic()
 
     def due(self):
         """Whether `every_minutes` have passed since the last checkpoint."""
-        return self.directory is not None and self.every is not None and time.monotonic() - self.last >= 60 * self.every
+        if self.directory is None or self.every is None:
+            return False
+        return time.monotonic() - self.last >= 60 * self.every
 
     def save(self, position):
         """The checkpoint's path, or None without a directory. Weights that are no longer finite are

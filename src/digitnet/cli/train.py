@@ -151,7 +151,7 @@ def output_path(args, s, command=None):
     return out
 
 
-def print_header(s, model, data, device):
+def print_header(s, model, data, device, augment):
     if s["preset"]:
         preset = get_preset(s["preset"])
         print(f"preset: {preset.name}: {preset.summary} ({preset.source}; reported: {preset.reported})")
@@ -165,9 +165,8 @@ def print_header(s, model, data, device):
     print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, "
           f"{s['epochs']} epochs, l2 {s['l2']:g}, dropout {s['dropout']:g}, "
           + "".join(f"{e}, " for e in extras if e) + f"seed {s['seed']}", flush=True)
-    if s["augment"] != "none":
-        augment = make_augment(s["augment"], s).settings()
-        print("augmentation: " + ", ".join(f"{k} {v:g}" if k != "kind" else v for k, v in augment.items()))
+    if augment.kind != "none":
+        print("augmentation: " + ", ".join(f"{k} {v:g}" if k != "kind" else v for k, v in augment.settings().items()))
 
 
 def test_metrics(model, data, history):
@@ -202,7 +201,7 @@ def run(args):
     if not args.resume:
         write_json(checkpoints / COMMAND, {"settings": s, "out": str(out), "data": data_dir and str(data_dir),
                                            "temporary": temporary})
-    print_header(s, model, data, args.device)
+    print_header(s, model, data, args.device, augment)
     if args.resume:
         print(f"resuming from the checkpoint in {checkpoints}", flush=True)
     start = time.perf_counter()
