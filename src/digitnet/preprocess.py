@@ -165,15 +165,16 @@ def background(gray):
     scale = 64 / max(h, w)
     small = np.asarray(_as_image(gray).resize((max(1, round(w * scale)), max(1, round(h * scale))),
                                               Image.Resampling.BOX), dtype=np.float32) / 255
-    terms = _quadratic_terms(*small.shape)
-    values = small.ravel()
+    terms = _quadratic_terms(*small.shape).astype(np.float64)     # float64: the normal equations below
+    values = small.ravel().astype(np.float64)                     # square the terms' condition number
     keep = values <= np.median(values)               # start from the darker half: ink covers less
     for _ in range(4):
-        coef, *_ = np.linalg.lstsq(terms[keep], values[keep], rcond=None)
+        a, b = terms[keep], values[keep]
+        coef, *_ = np.linalg.lstsq(a.T @ a, a.T @ b, rcond=None)     # least squares by the normal equations
         residual = values - terms @ coef
         spread = 1.4826 * np.median(np.abs(residual[keep] - np.median(residual[keep]))) + 1e-3
         keep = residual < 2.5 * spread             # ink is brighter than the fitted background
-    return (_quadratic_terms(h, w) @ coef).reshape(h, w).astype(np.float32)
+    return _quadratic_surface(coef, h, w)
 
 
 def _quadratic_terms(h, w):
@@ -182,6 +183,15 @@ def _quadratic_terms(h, w):
                        indexing="ij")
     x, y = x.ravel(), y.ravel()
     return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+
+
+def _quadratic_surface(coef, h, w):
+    """coef . (1, x, y, x*x, x*y, y*y) at every pixel of an h x w grid: the same columns as
+    `_quadratic_terms`, summed by broadcasting a row of x against a column of y."""
+    c = np.asarray(coef, dtype=np.float32)
+    y = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    x = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    return (c[0] + c[1] * x + c[3] * x * x) + y * (c[2] + c[4] * x) + c[5] * y * y
 
 
 def _as_image(a):
