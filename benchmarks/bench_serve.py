@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw
 
 def drawing():
     """A 7 drawn on a 280x280 white canvas, as the page sends it."""
-    image = Image.new("RGB", (280, 280), "white")
+    image = Image.new("RGBA", (280, 280), "white")            # a canvas: opaque white, with alpha
     ImageDraw.Draw(image).line([(80, 70), (200, 70), (120, 230)], fill="black", width=18, joint="curve")
     buffer = io.BytesIO()
     image.save(buffer, "PNG")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import httpx
@@ -17,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from digitnet import MLP, fit, load_mnist, load_model, save_model
 from digitnet.web.app import create_app
+from digitnet.web.protocol import NoDelayHttpTools, no_delay
 from test_cli import assert_one_line_error, digitnet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +45,8 @@ class Server:
 
     def __init__(self, app):
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error"))
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
+                                                    http=NoDelayHttpTools, loop="asyncio"))   # as serve runs it
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):
@@ -123,6 +126,7 @@ def test_predict_pixels_is_the_network_on_those_pixels(url, model_file, mnist_di
     (b'{"pixels": [[0.5]]}', "\"pixels\" must be 28 rows of 28 numbers in \\[0, 1\\]"),
     (b'{"pixels": ' + str([[2.0] * 28] * 28).encode() + b"}", "pixel values must lie in \\[0, 1\\], found 2 to 2"),
     (b'{"pixels": ' + str([["a"] * 28] * 28).replace("'", '"').encode() + b"}", "must hold numbers only"),
+    (b'{"pixels": ' + str([[0.5] * 27 + [True]] * 28).lower().encode() + b"}", "must hold numbers only"),
     (b'{"pixels": [[NaN]]}', "NaN is not a number JSON allows"),
     (b'{"image": "http://example.com/x.png"}', "must be a data URL of a PNG or JPEG"),
     (b'{"image": "data:image/png;base64,@@@"}', "is not valid base64"),
@@ -196,10 +200,20 @@ def test_serve_without_a_model_says_how_to_get_one(tmp_path, monkeypatch):
     assert_one_line_error(digitnet("serve", check=False), r"no model at .*: train one with `digitnet train`")
 
 
-def test_serve_command_prints_its_address_and_answers(model_file):
+@pytest.mark.parametrize("package", ["fastapi", "httptools", "orjson"])
+def test_serve_without_the_web_extra_says_what_to_install(model_file, tmp_path, monkeypatch, package):
+    (tmp_path / f"{package}.py").write_text(f"raise ModuleNotFoundError(name={package!r})")   # as if missing
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    assert_one_line_error(digitnet("serve", "--model", model_file, check=False),
+                          rf"needs the web extra \({package} is missing\): pip install .*'\.\[web\]'")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_command_prints_its_address_and_answers(model_file, workers):
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", "--model", str(model_file), "--port",
-                                str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                str(port), "--workers", workers], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
     try:
         line = process.stdout.readline()
         assert f"at http://127.0.0.1:{port}/" in line
@@ -214,6 +228,18 @@ def test_serve_command_prints_its_address_and_answers(model_file):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_connections_get_tcp_nodelay_even_from_a_listener_bound_with_protocol_0():
+    """uvicorn's --workers binds its socket with protocol 0, so asyncio leaves Nagle's algorithm on and
+    each kept-alive answer waits 40 ms for the client's delayed ACK (uvicorn issue #3149)."""
+    with socket.socket() as listener:                                   # protocol 0, as uvicorn binds it
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with socket.create_connection(listener.getsockname()), listener.accept()[0] as connection:
+            assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+            no_delay(types.SimpleNamespace(get_extra_info={"socket": connection}.get))
+            assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
 
 
 CHROMIUM = "/usr/bin/chromium"

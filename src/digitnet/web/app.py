@@ -15,6 +15,7 @@ Every bad request gets a JSON {"error": "..."} that says what is wrong: 400 for 
 """
 import base64
 import binascii
+import itertools
 import json
 import math
 import os
@@ -23,6 +24,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -85,8 +87,7 @@ def create_app(model, metadata=None, collect=None):
         start = time.perf_counter()
         x = await digit_input(request)
         answer = {**reading(model, x), "milliseconds": round(1000 * (time.perf_counter() - start), 3)}
-        return Response(json.dumps(answer), media_type="application/json")    # plain floats: no need for
-                                                                                # FastAPI's encoder (1 ms)
+        return Response(orjson.dumps(answer), media_type="application/json")  # orjson: 10x json.dumps
 
     @app.post("/api/collect", summary="Save a drawing and its true label (digitnet serve --collect DIR)")
     async def collect_one(request: Request):
@@ -147,7 +148,7 @@ def pixels(rows):
     """28 rows of 28 numbers in [0, 1] as a float32 (28, 28) array."""
     if not (isinstance(rows, list) and len(rows) == 28 and all(isinstance(r, list) and len(r) == 28 for r in rows)):
         raise BadRequest("\"pixels\" must be 28 rows of 28 numbers in [0, 1]")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for row in rows for v in row):
+    if not set(map(type, itertools.chain.from_iterable(rows))) <= {int, float}:    # JSON's true is no number
         raise BadRequest("\"pixels\" must hold numbers only")
     x = np.array(rows, dtype=np.float32)
     if not (0 <= x.min() and x.max() <= 1):
