@@ -14,8 +14,8 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/src:$PWD/.device/site${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$PWD/.device/bin:$PATH" LD_LIBRARY_PATH="$PWD/.device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 if ! python -c "import fastapi, uvicorn, httptools, orjson, multipart, swagger_ui_bundle" 2>/dev/null; then
-    python -m pip install --quiet --no-index --no-deps --no-compile --target /tmp/digitnet-web .device/wheels/*.whl \
-        || { echo "could not install .device/wheels"; exit 1; }
+    python -m pip install --quiet --no-index --no-deps --no-compile --target /tmp/digitnet-web \
+        .device/wheels/*.whl || { echo "could not install .device/wheels"; exit 1; }
     export PYTHONPATH="$PYTHONPATH:/tmp/digitnet-web"
 fi
 echo "== $(nproc) cores; wrk: $(command -v wrk || echo 'none, the httpx client')"

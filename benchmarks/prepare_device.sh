@@ -12,7 +12,8 @@
 set -euo pipefail
 data=$(realpath "${1:?usage: benchmarks/prepare_device.sh MNIST_DIR}")
 cd "$(dirname "$0")/.."
-python -m pip install --quiet --upgrade --target .device/site --no-deps array-api-compat array-api-strict tqdm platformdirs pooch
+python -m pip install --quiet --upgrade --target .device/site --no-deps \
+    array-api-compat array-api-strict tqdm platformdirs pooch
 mkdir -p .device/mnist
 cp "$data"/* .device/mnist/
 
