@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from digitnet import MLP, fit, load_mnist, load_model, save_model
 from digitnet.web.app import create_app
-from digitnet.web.protocol import NoDelayHttpTools, no_delay
+from digitnet.web.protocol import UVICORN_SETTINGS, no_delay
 from test_cli import assert_one_line_error, digitnet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ class Server:
     def __init__(self, app):
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error",
-                                                    http=NoDelayHttpTools, loop="asyncio"))   # as serve runs it
+                                                    **UVICORN_SETTINGS))                      # as serve runs it
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self):

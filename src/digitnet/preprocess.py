@@ -165,8 +165,8 @@ def background(gray):
     scale = 64 / max(h, w)
     small = np.asarray(_as_image(gray).resize((max(1, round(w * scale)), max(1, round(h * scale))),
                                               Image.Resampling.BOX), dtype=np.float32) / 255
-    terms = _quadratic_terms(*small.shape).astype(np.float64)     # float64: the normal equations below
-    values = small.ravel().astype(np.float64)                     # square the terms' condition number
+    terms = _quadratic_terms(*small.shape)
+    values = small.ravel().astype(np.float64)
     keep = values <= np.median(values)               # start from the darker half: ink covers less
     for _ in range(4):
         a, b = terms[keep], values[keep]
@@ -178,9 +178,9 @@ def background(gray):
 
 
 def _quadratic_terms(h, w):
-    """Columns 1, x, y, x*x, x*y, y*y over an h x w grid, with x and y in [0, 1]."""
-    y, x = np.meshgrid(np.linspace(0, 1, h, dtype=np.float32), np.linspace(0, 1, w, dtype=np.float32),
-                       indexing="ij")
+    """Columns 1, x, y, x*x, x*y, y*y over an h x w grid, with x and y in [0, 1], in float64: the
+    normal equations square their condition number."""
+    y, x = np.meshgrid(np.linspace(0, 1, h), np.linspace(0, 1, w), indexing="ij")
     x, y = x.ravel(), y.ravel()
     return np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
 

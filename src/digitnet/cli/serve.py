@@ -30,7 +30,7 @@ def run(args):
     try:
         import uvicorn
         from ..web.app import app_from_environment
-        from ..web.protocol import NoDelayHttpTools
+        from ..web.protocol import UVICORN_SETTINGS
     except ImportError as e:
         raise DigitnetError(f"digitnet serve needs the web extra ({e.name} is missing): {INSTALL}") from None
     path = model_path(args.model)
@@ -45,7 +45,6 @@ def run(args):
                       DIGITNET_SERVE_COLLECT=args.collect or "")
     print(f"digitnet: serving {path} at http://{args.host}:{args.port}/ (API documentation at /docs); "
           f"Ctrl-C stops it", flush=True)
-    # asyncio's own event loop, not uvloop: it keeps p99 close to p50 under load (benchmarks/README.md)
     uvicorn.run(f"{app_from_environment.__module__}:app_from_environment", factory=True, host=args.host,
-                port=args.port, workers=args.workers, log_level="warning", http=NoDelayHttpTools, loop="asyncio")
+                port=args.port, workers=args.workers, log_level="warning", **UVICORN_SETTINGS)
     return 0

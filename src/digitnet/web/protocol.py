@@ -23,3 +23,8 @@ class NoDelayHttpTools(HttpToolsProtocol):
     def connection_made(self, transport):
         no_delay(transport)
         super().connection_made(transport)
+
+
+# what `digitnet serve` (and the tests' server) hands uvicorn: this protocol, and asyncio's own event
+# loop rather than uvloop, which keeps p99 close to p50 under load (benchmarks/README.md)
+UVICORN_SETTINGS = {"http": NoDelayHttpTools, "loop": "asyncio"}
