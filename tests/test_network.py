@@ -85,6 +85,19 @@ def test_predict_proba_predict_score():
     np.testing.assert_allclose(single[0], p[0], rtol=1e-5)
 
 
+def test_activations_are_each_hidden_layer_then_the_output_in_one_pass(xp):
+    """Dropout is off and the output layer's own activation (here MSE's sigmoid) is no hidden layer."""
+    model = MLP(sizes=(6, 5, 4, 3), activation="tanh", loss="mse", dropout=0.5, random_state=0).to(xp)
+    x = xp.asarray(np.random.default_rng(0).standard_normal((2, 6), dtype=np.float32))
+    hidden, a = model.activations(x)
+    d1, d2 = model.dense[0], model.dense[1]
+    a1 = xp.tanh(x @ d1.W + d1.b)
+    np.testing.assert_allclose(to_numpy(hidden[0]), to_numpy(a1), rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(hidden[1]), to_numpy(xp.tanh(a1 @ d2.W + d2.b)), rtol=1e-6)
+    assert len(hidden) == 2
+    np.testing.assert_array_equal(to_numpy(a), to_numpy(model.forward(x)))
+
+
 def test_predict_proba_returns_fresh_arrays():
     model = MLP(sizes=(4, 3))
     X = np.ones((2, 4))

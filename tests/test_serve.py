@@ -2,6 +2,8 @@
 headless Chromium, drawing a digit stroke by stroke."""
 import base64
 import io
+import multiprocessing.reduction
+import pickle
 import socket
 import subprocess
 import sys
@@ -18,7 +20,9 @@ from PIL import Image, ImageDraw
 
 from digitnet import MLP, fit, load_mnist, load_model, save_model
 from digitnet.web.app import create_app
-from digitnet.web.protocol import UVICORN_SETTINGS, no_delay
+from digitnet.errors import DigitnetError
+from digitnet.web import server
+from digitnet.web.server import UVICORN_SETTINGS, no_delay
 from test_cli import assert_one_line_error, digitnet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,8 +119,11 @@ def test_predict_a_drawing_three_ways(url, send):
 def test_predict_pixels_is_the_network_on_those_pixels(url, model_file, mnist_dir):
     x = load_mnist(mnist_dir, progress=False).x_test[:1].reshape(28, 28)
     answer = httpx.post(f"{url}/api/predict", json={"pixels": x.tolist()}).json()
-    expected = load_model(model_file).predict_proba(x.reshape(1, -1))[0]
-    np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-5)
+    model = load_model(model_file)
+    np.testing.assert_allclose(answer["probabilities"], model.predict_proba(x.reshape(1, -1))[0], atol=1e-5)
+    W, b = model.dense[0].W, model.dense[0].b                          # the hidden layer: relu(x W + b)
+    np.testing.assert_allclose(answer["hidden"][0], np.maximum(x.reshape(1, -1) @ W + b, 0)[0], atol=1e-4)
+    np.testing.assert_allclose(answer["input"], x, atol=5e-4)
 
 
 @pytest.mark.parametrize("body, message", [
@@ -240,6 +247,43 @@ def test_connections_get_tcp_nodelay_even_from_a_listener_bound_with_protocol_0(
             assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
             no_delay(types.SimpleNamespace(get_extra_info={"socket": connection}.get))
             assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+
+
+@pytest.mark.skipif(not server.SPREAD, reason="SO_REUSEPORT spreads connections on Linux only")
+def test_each_worker_gets_a_socket_of_its_own_and_a_share_of_the_connections():
+    """uvicorn hands `--workers N` their listening socket by pickling it; ours arrives as a new socket on
+    the same port (SO_REUSEPORT), so that connections opened all at once reach every worker, not one."""
+    parent = server.listen_on("127.0.0.1", 0, workers=2)
+    workers = [pickle.loads(multiprocessing.reduction.ForkingPickler.dumps(parent)) for _ in range(2)]
+    for sock in workers:
+        assert sock.getsockname() == parent.getsockname() and sock.fileno() != parent.fileno()
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+        sock.listen()
+    clients = [socket.create_connection(parent.getsockname()) for _ in range(32)]
+    accepted = []
+    for sock in workers:
+        sock.setblocking(False)
+        accepted.append([])
+        while len(sum(accepted, [])) < 32:
+            try:
+                accepted[-1].append(sock.accept()[0])
+            except BlockingIOError:
+                break
+    assert len(sum(accepted, [])) == 32 and all(accepted), [len(a) for a in accepted]
+    with pytest.raises(DigitnetError, match=rf"port {parent.getsockname()[1]} is in use on 127.0.0.1"):
+        server.listen_on("127.0.0.1", parent.getsockname()[1], workers=2)        # a second group: refused
+    for sock in clients + sum(accepted, []) + workers + [parent]:
+        sock.close()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_named_in_one_line(model_file, workers):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert_one_line_error(digitnet("serve", "--model", model_file, "--port", str(port), "--workers", workers,
+                                       check=False), rf"port {port} is in use on 127.0.0.1: .* --port")
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -185,14 +185,15 @@ class MLP:
             x = layer.forward(x, training)
         return x
 
-    def hidden_activations(self, x):
-        """The output of every hidden layer's activation for x (batch, n_in): [a1, a2, ...] (no dropout)."""
+    def activations(self, x):
+        """([a1, a2, ...], a) for x (batch, n_in): every hidden layer's activation, then the output of the
+        last layer (as `forward` gives it); one pass, without dropout."""
         hidden, last_dense = [], max(i for i, layer in enumerate(self.layers) if isinstance(layer, Dense))
-        for i, layer in enumerate(self.layers[:last_dense]):
+        for i, layer in enumerate(self.layers):
             x = layer.forward(x, training=False)
-            if not isinstance(layer, (Dense, Dropout)):
+            if i < last_dense and not isinstance(layer, (Dense, Dropout)):
                 hidden.append(x)
-        return hidden
+        return hidden, x
 
     def backward(self, da):
         """Backpropagate dL/da through every layer; leaves the gradients in `grads`."""

@@ -28,9 +28,8 @@ def add_parser(sub):
 
 def run(args):
     try:
-        import uvicorn
+        from ..web import server
         from ..web.app import app_from_environment
-        from ..web.protocol import UVICORN_SETTINGS
     except ImportError as e:
         raise DigitnetError(f"digitnet serve needs the web extra ({e.name} is missing): {INSTALL}") from None
     path = model_path(args.model)
@@ -43,8 +42,8 @@ def run(args):
     load_model(path, device=args.device)                 # a bad model file is reported here, once
     os.environ.update(DIGITNET_SERVE_MODEL=str(path), DIGITNET_SERVE_DEVICE=args.device,
                       DIGITNET_SERVE_COLLECT=args.collect or "")
+    sock = server.listen_on(args.host, args.port, args.workers)
     print(f"digitnet: serving {path} at http://{args.host}:{args.port}/ (API documentation at /docs); "
           f"Ctrl-C stops it", flush=True)
-    uvicorn.run(f"{app_from_environment.__module__}:app_from_environment", factory=True, host=args.host,
-                port=args.port, workers=args.workers, log_level="warning", **UVICORN_SETTINGS)
+    server.run(f"{app_from_environment.__module__}:app_from_environment", sock, args.workers)
     return 0

@@ -1,0 +1,89 @@
+"""How `digitnet serve` runs uvicorn: its own listening sockets, and Nagle's algorithm off.
+
+Two things uvicorn's `--workers N` gets wrong for a CPU-bound app like ours, both mended here:
+
+- All workers share one listening socket, and the worker that wakes first accepts every connection
+  waiting. A client that opens its connections at once and keeps them alive (a load balancer, a
+  benchmark, a browser's six) then talks to one worker while the others idle. Here each worker binds
+  a socket of its own to the same address with SO_REUSEPORT (Linux), and the kernel spreads new
+  connections over them (uvicorn discussion #2467; nginx's `reuseport`).
+- asyncio turns TCP_NODELAY on only when a listening socket says IPPROTO_TCP, and a socket bound
+  beforehand says 0 (uvicorn issue #3149): every answer on a kept-alive connection would wait for the
+  client's delayed ACK, 40 ms on Linux. The protocol below sets it on each connection itself.
+"""
+import errno
+import socket
+import sys
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.supervisors import Multiprocess
+
+from ..errors import DigitnetError
+
+SPREAD = sys.platform == "linux"      # elsewhere SO_REUSEPORT does not balance: the workers share one socket
+
+
+def no_delay(transport):
+    """Send small writes at once on this TCP connection (turn Nagle's algorithm off)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class NoDelayHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with TCP_NODELAY set on every connection."""
+
+    def connection_made(self, transport):
+        no_delay(transport)
+        super().connection_made(transport)
+
+
+# what `digitnet serve` (and the tests' server) hands uvicorn: this protocol, and asyncio's own event
+# loop rather than uvloop, which keeps p99 close to p50 under load (benchmarks/README.md)
+UVICORN_SETTINGS = {"http": NoDelayHttpTools, "loop": "asyncio"}
+
+
+class WorkerSocket(socket.socket):
+    """A listening socket that becomes, in each worker process it is sent to, that worker's own socket
+    on the same address (SO_REUSEPORT), so that the kernel shares the connections out among them."""
+
+    def __reduce__(self):                             # uvicorn sends sockets to its workers by pickling
+        return bound_socket, (self.getsockname(), True)
+
+
+def bound_socket(address, spread=False):
+    """A TCP socket bound to `address` (host, port); with `spread`, one of a group on that port."""
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    sock = (WorkerSocket if spread else socket.socket)(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)          # a restart need not wait for TIME_WAIT
+    if spread:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
+
+
+def listen_on(host, port, workers):
+    """The socket to serve on; DigitnetError when the address cannot be had (in use, not this machine's)."""
+    try:
+        with bound_socket((host, port)):     # without SO_REUSEPORT first: fails if anything listens there
+            pass
+        return bound_socket((host, port), spread=SPREAD and workers > 1)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise DigitnetError(f"port {port} is in use on {host}: stop what uses it, or choose another "
+                                f"port with --port") from None
+        raise DigitnetError(f"cannot listen on {host}:{port} ({e.strerror}): check --host and --port") from None
+
+
+def run(app, sock, workers):
+    """Serve the app factory named `app` ("module:function") on `sock` (from `listen_on`) with `workers`
+    processes, until Ctrl-C."""
+    config = uvicorn.Config(app, factory=True, workers=workers, log_level="warning", **UVICORN_SETTINGS)
+    try:
+        if workers == 1:
+            uvicorn.Server(config).run(sockets=[sock])
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
