@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from digitnet import MLP, fit, load_mnist, save_model
 from hypothesis import settings
 
 # Property tests (test_properties.py): a fixed, bounded set of examples in CI; more, and new ones, locally
@@ -62,3 +64,14 @@ def xp(request):
     the Array API standard (a NumPy-only call in the core fails there, as it would on CuPy).
     A missing array_api_strict is an error, not a skip: pip install -e '.[test]'."""
     return importlib.import_module(request.param)
+
+
+@pytest.fixture(scope="session")
+def small_model_file(mnist_dir, tmp_path_factory):
+    """A 784-64-10 network trained for 4 epochs (about 97%), saved with its test accuracy."""
+    data = load_mnist(mnist_dir, progress=False)
+    model = MLP(sizes=(784, 64, 10), random_state=0)
+    fit(model, data.x_train, data.y_train, learning_rate=6e-3, batch_size=512, epochs=4, schedule="cosine",
+        verbose=0)
+    return save_model(model, tmp_path_factory.mktemp("serve") / "m.npz",
+                      metrics={"test_accuracy": model.score(data.x_test, data.y_test)})

@@ -1,15 +1,10 @@
-"""`digitnet serve`: the JSON API (every route, every refusal), the command, and the page itself in
-headless Chromium, drawing a digit stroke by stroke."""
+"""`digitnet serve`: the JSON API (every route, every refusal) and the page itself in headless
+Chromium, drawing a digit stroke by stroke. The command and its processes: test_serve_command.py."""
 import base64
 import io
-import multiprocessing.reduction
-import pickle
 import socket
-import subprocess
-import sys
 import threading
 import time
-import types
 from pathlib import Path
 
 import httpx
@@ -18,24 +13,11 @@ import pytest
 import uvicorn
 from PIL import Image, ImageDraw
 
-from digitnet import MLP, fit, load_mnist, load_model, save_model
+from digitnet import load_mnist, load_model
 from digitnet.web.app import create_app
-from digitnet.errors import DigitnetError
-from digitnet.web import server
-from digitnet.web.server import UVICORN_SETTINGS, no_delay
-from test_cli import assert_one_line_error, digitnet
+from digitnet.web.server import UVICORN_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def model_file(mnist_dir, tmp_path_factory):
-    data = load_mnist(mnist_dir, progress=False)
-    model = MLP(sizes=(784, 64, 10), random_state=0)
-    fit(model, data.x_train, data.y_train, learning_rate=6e-3, batch_size=512, epochs=4, schedule="cosine",
-        verbose=0)
-    return save_model(model, tmp_path_factory.mktemp("serve") / "m.npz",
-                      metrics={"test_accuracy": model.score(data.x_test, data.y_test)})
 
 
 def free_port():
@@ -70,8 +52,8 @@ def collected(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def url(model_file, collected):
-    model = load_model(model_file)
+def url(small_model_file, collected):
+    model = load_model(small_model_file)
     with Server(create_app(model, model.metadata, collected)) as address:
         yield address
 
@@ -116,10 +98,10 @@ def test_predict_a_drawing_three_ways(url, send):
     assert [len(h) for h in answer["hidden"]] == [64] and answer["milliseconds"] > 0
 
 
-def test_predict_pixels_is_the_network_on_those_pixels(url, model_file, mnist_dir):
+def test_predict_pixels_is_the_network_on_those_pixels(url, small_model_file, mnist_dir):
     x = load_mnist(mnist_dir, progress=False).x_test[:1].reshape(28, 28)
     answer = httpx.post(f"{url}/api/predict", json={"pixels": x.tolist()}).json()
-    model = load_model(model_file)
+    model = load_model(small_model_file)
     np.testing.assert_allclose(answer["probabilities"], model.predict_proba(x.reshape(1, -1))[0], atol=1e-5)
     W, b = model.dense[0].W, model.dense[0].b                          # the hidden layer: relu(x W + b)
     np.testing.assert_allclose(answer["hidden"][0], np.maximum(x.reshape(1, -1) @ W + b, 0)[0], atol=1e-4)
@@ -128,6 +110,7 @@ def test_predict_pixels_is_the_network_on_those_pixels(url, model_file, mnist_di
 
 @pytest.mark.parametrize("body, message", [
     (b"{not json", "malformed JSON"),
+    (b"[" * 100_000, "malformed JSON: maximum recursion depth exceeded"),
     (b"[1, 2]", "the body must be a JSON object"),
     (b"{}", "send {\"image\": \"data:image/png;base64,...\"}"),
     (b'{"pixels": [[0.5]]}', "\"pixels\" must be 28 rows of 28 numbers in \\[0, 1\\]"),
@@ -166,10 +149,10 @@ def test_bodies_over_2_mb_get_413(url):
     assert response.status_code == 413
 
 
-def test_weights_of_a_unit(url, model_file):
+def test_weights_of_a_unit(url, small_model_file):
     answer = httpx.get(f"{url}/api/weights/1/5").json()
     assert answer["shape"] == [28, 28]
-    np.testing.assert_allclose(answer["weights"], load_model(model_file).dense[0].W[:, 5], atol=1e-5)
+    np.testing.assert_allclose(answer["weights"], load_model(small_model_file).dense[0].W[:, 5], atol=1e-5)
     assert httpx.get(f"{url}/api/weights/2/9").json()["shape"] == [64]
     assert httpx.get(f"{url}/api/weights/3/0").status_code == 404
     assert httpx.get(f"{url}/api/weights/1/64").status_code == 404
@@ -184,8 +167,8 @@ def test_collect_saves_the_drawing_under_its_label(url, collected):
         assert httpx.post(f"{url}/api/collect", json=body).status_code == 400
 
 
-def test_collect_is_off_without_a_folder(model_file):
-    model = load_model(model_file)
+def test_collect_is_off_without_a_folder(small_model_file):
+    model = load_model(small_model_file)
     with Server(create_app(model, model.metadata, None)) as address:
         response = httpx.post(f"{address}/api/collect", json={"image": data_url(drawn_one()), "label": 1})
     assert response.status_code == 404 and "--collect DIR" in response.json()["error"]
@@ -200,90 +183,6 @@ def test_the_page_and_the_docs_are_served_without_any_other_site(url):
         assert "cdn." not in response.text[:20000] or asset.endswith(".js"), asset
     spec = httpx.get(f"{url}/openapi.json").json()
     assert {"/api/predict", "/api/model", "/api/health", "/api/collect"} <= set(spec["paths"])
-
-
-def test_serve_without_a_model_says_how_to_get_one(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIGITNET_HOME", str(tmp_path))                    # no model saved there yet
-    assert_one_line_error(digitnet("serve", check=False), r"no model at .*: train one with `digitnet train`")
-
-
-@pytest.mark.parametrize("package", ["fastapi", "httptools", "orjson"])
-def test_serve_without_the_web_extra_says_what_to_install(model_file, tmp_path, monkeypatch, package):
-    (tmp_path / f"{package}.py").write_text(f"raise ModuleNotFoundError(name={package!r})")   # as if missing
-    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    assert_one_line_error(digitnet("serve", "--model", model_file, check=False),
-                          rf"needs the web extra \({package} is missing\): pip install .*'\.\[web\]'")
-
-
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_serve_command_prints_its_address_and_answers(model_file, workers):
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", "--model", str(model_file), "--port",
-                                str(port), "--workers", workers], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
-    try:
-        line = process.stdout.readline()
-        assert f"at http://127.0.0.1:{port}/" in line
-        for _ in range(100):
-            try:
-                assert httpx.get(f"http://127.0.0.1:{port}/api/health").json() == {"status": "ok"}
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the server never answered")
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def test_connections_get_tcp_nodelay_even_from_a_listener_bound_with_protocol_0():
-    """uvicorn's --workers binds its socket with protocol 0, so asyncio leaves Nagle's algorithm on and
-    each kept-alive answer waits 40 ms for the client's delayed ACK (uvicorn issue #3149)."""
-    with socket.socket() as listener:                                   # protocol 0, as uvicorn binds it
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        with socket.create_connection(listener.getsockname()), listener.accept()[0] as connection:
-            assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-            no_delay(types.SimpleNamespace(get_extra_info={"socket": connection}.get))
-            assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
-
-
-@pytest.mark.skipif(not server.SPREAD, reason="SO_REUSEPORT spreads connections on Linux only")
-def test_each_worker_gets_a_socket_of_its_own_and_a_share_of_the_connections():
-    """uvicorn hands `--workers N` their listening socket by pickling it; ours arrives as a new socket on
-    the same port (SO_REUSEPORT), so that connections opened all at once reach every worker, not one."""
-    parent = server.listen_on("127.0.0.1", 0, workers=2)
-    workers = [pickle.loads(multiprocessing.reduction.ForkingPickler.dumps(parent)) for _ in range(2)]
-    for sock in workers:
-        assert sock.getsockname() == parent.getsockname() and sock.fileno() != parent.fileno()
-        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
-        sock.listen()
-    clients = [socket.create_connection(parent.getsockname()) for _ in range(32)]
-    accepted = []
-    for sock in workers:
-        sock.setblocking(False)
-        accepted.append([])
-        while len(sum(accepted, [])) < 32:
-            try:
-                accepted[-1].append(sock.accept()[0])
-            except BlockingIOError:
-                break
-    assert len(sum(accepted, [])) == 32 and all(accepted), [len(a) for a in accepted]
-    with pytest.raises(DigitnetError, match=rf"port {parent.getsockname()[1]} is in use on 127.0.0.1"):
-        server.listen_on("127.0.0.1", parent.getsockname()[1], workers=2)        # a second group: refused
-    for sock in clients + sum(accepted, []) + workers + [parent]:
-        sock.close()
-
-
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_a_port_in_use_is_named_in_one_line(model_file, workers):
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        assert_one_line_error(digitnet("serve", "--model", model_file, "--port", str(port), "--workers", workers,
-                                       check=False), rf"port {port} is in use on 127.0.0.1: .* --port")
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -5,7 +5,7 @@ from ..errors import DigitnetError
 from ..io import load_model
 from .common import add_device_argument, model_path
 
-INSTALL = ("pip install 'fastapi>=0.110' 'uvicorn>=0.29' httptools orjson python-multipart swagger-ui-bundle "
+INSTALL = ("pip install 'fastapi>=0.110' 'uvicorn>=0.51' httptools orjson python-multipart swagger-ui-bundle "
            "(or pip install -e '.[web]')")
 
 
@@ -43,7 +43,8 @@ def run(args):
     os.environ.update(DIGITNET_SERVE_MODEL=str(path), DIGITNET_SERVE_DEVICE=args.device,
                       DIGITNET_SERVE_COLLECT=args.collect or "")
     sock = server.listen_on(args.host, args.port, args.workers)
-    print(f"digitnet: serving {path} at http://{args.host}:{args.port}/ (API documentation at /docs); "
+    host = f"[{args.host}]" if ":" in args.host else args.host          # an IPv6 address goes in brackets
+    print(f"digitnet: serving {path} at http://{host}:{args.port}/ (API documentation at /docs); "
           f"Ctrl-C stops it", flush=True)
     server.run(f"{app_from_environment.__module__}:app_from_environment", sock, args.workers)
     return 0

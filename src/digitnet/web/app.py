@@ -110,10 +110,10 @@ async def json_body(request):
     body = await request.body()
     try:
         body = orjson.loads(body)                      # orjson: parsed in C
-    except orjson.JSONDecodeError:                     # json's messages name the problem more plainly
-        try:
+    except orjson.JSONDecodeError:                     # json words the problem more plainly, and takes
+        try:                                           # what orjson refuses (UTF-16, 1e400, lone surrogates)
             body = json.loads(body, parse_constant=_no_constant)
-        except (ValueError, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:
             raise BadRequest(f"malformed JSON: {e}") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object such as {\"image\": \"data:image/png;base64,...\"}")
@@ -161,7 +161,8 @@ def pixels(rows):
 
 
 def reading(model, x):
-    """What the network makes of the 28x28 input x: prediction, probabilities, input, activations."""
+    """What the network makes of the 28x28 input x: prediction, probabilities, input, activations
+    (NumPy arrays, which orjson writes as JSON lists)."""
     hidden, a = model.activations(model.xp.asarray(x.reshape(1, -1)))
     probabilities = to_numpy(model.loss.probabilities(a))[0]
     return {"prediction": int(probabilities.argmax()), "probabilities": np.round(probabilities, 6),

@@ -10,6 +10,10 @@ Two things uvicorn's `--workers N` gets wrong for a CPU-bound app like ours, bot
 - asyncio turns TCP_NODELAY on only when a listening socket says IPPROTO_TCP, and a socket bound
   beforehand says 0 (uvicorn issue #3149): every answer on a kept-alive connection would wait for the
   client's delayed ACK, 40 ms on Linux. The protocol below sets it on each connection itself.
+
+Limits of a socket per worker: connections waiting in the queue of a worker that dies are reset
+(uvicorn starts a new worker, with a new socket), and a second `digitnet serve` started on the same
+port in the second or two before the first one's workers listen would share the port with it.
 """
 import errno
 import socket
@@ -49,17 +53,21 @@ class WorkerSocket(socket.socket):
     on the same address (SO_REUSEPORT), so that the kernel shares the connections out among them."""
 
     def __reduce__(self):                             # uvicorn sends sockets to its workers by pickling
-        return bound_socket, (self.getsockname(), True)
+        return bound_socket, (self.getsockname()[:2], True)
 
 
 def bound_socket(address, spread=False):
     """A TCP socket bound to `address` (host, port); with `spread`, one of a group on that port."""
-    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-    sock = (WorkerSocket if spread else socket.socket)(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)          # a restart need not wait for TIME_WAIT
-    if spread:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(address)
+    family, _, proto, _, where = socket.getaddrinfo(*address, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = (WorkerSocket if spread else socket.socket)(family, socket.SOCK_STREAM, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)      # a restart need not wait for TIME_WAIT
+        if spread:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(where)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
