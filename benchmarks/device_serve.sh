@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# digitnet serve under load on the GPU machine's 16 cores (issue 15), in about 2 minutes:
-# bench_serve.py (10,000 requests at concurrency 32, a drawing and 28x28 pixels) with 1, 4 and 16
-# server processes, then 16 with one BLAS thread each, and 16 with glibc's allocator told to keep
-# its memory (see benchmarks/README.md). Process counts above the machine's cores are skipped.
+# digitnet serve under load on the GPU machine (issue 15), in about 2 minutes: bench_serve.py
+# (10,000 requests at concurrency 32, a drawing and 28x28 pixels) on 2, 4 and 16 of its cores
+# (taskset) with as many server processes, then 16 with one BLAS thread each, and 16 with glibc's
+# allocator told to keep its memory (see benchmarks/README.md). Core counts above the machine's
+# are skipped.
 # Usage: benchmarks/device_serve.sh MNIST_DIR [OUT_DIR]. JSON per run in OUT_DIR (default
 # ./device-results), a line per body to stdout. Run benchmarks/prepare_device.sh here first and
 # carry .device: it holds the web packages for the device's Python 3.12, and wrk.
@@ -30,11 +31,14 @@ for body in ('drawing', 'pixels'):
           f\"answers afterwards: {r['answers_afterwards']}\")" "$1" "$2"
 }
 
-for run in "1" "4" "16" "16 blas1 OPENBLAS_NUM_THREADS=1" \
-           "16 malloc MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728"; do
+# each run: the cores it may use (taskset; client and server share them, as on a laptop), the server
+# processes, a name, and environment settings
+for run in "2 2" "4 4" "16 16" "16 16 blas1 OPENBLAS_NUM_THREADS=1" \
+           "16 16 malloc MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=134217728"; do
     set -- $run
-    workers=$1 name="workers$1${2:+-$2}"
-    if [ "$workers" -gt "$(nproc)" ]; then echo "== $name: this machine has $(nproc) cores, skipped"; continue; fi
-    env "${@:3}" timeout 150 python benchmarks/bench_serve.py --model "$out/serve-model.npz" --workers "$workers" \
-        --json > "$out/serve-$name.json" && summary "$out/serve-$name.json" "$name"
+    cores=$1 workers=$2 name="cores$1-workers$2${3:+-$3}"
+    if [ "$cores" -gt "$(nproc)" ]; then echo "== $name: this machine has $(nproc) cores, skipped"; continue; fi
+    env "${@:4}" timeout 150 taskset -c "0-$((cores - 1))" python benchmarks/bench_serve.py \
+        --model "$out/serve-model.npz" --workers "$workers" --json > "$out/serve-$name.json" \
+        && summary "$out/serve-$name.json" "$name"
 done
