@@ -112,15 +112,28 @@ def measure(url, body, requests, concurrency, client):
     return q[49], q[98], len(errors), requests / (time.perf_counter() - start), requests
 
 
+def listening(port):
+    """How many sockets listen on TCP `port` of this machine (Linux's /proc; None elsewhere)."""
+    if not os.path.exists("/proc/net/tcp"):
+        return None
+    lines = [line.split() for table in ("/proc/net/tcp", "/proc/net/tcp6") if os.path.exists(table)
+             for line in open(table).read().splitlines()[1:]]
+    return sum(int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "0A" for f in lines)      # 0A: LISTEN
+
+
 def start_server(model, port, workers):
+    """`digitnet serve` on `port`, once it answers and every worker listens (each has a socket of its
+    own on Linux: the first requests would otherwise all go to the worker that started first)."""
     process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", "--model", model, "--port", str(port),
                                 "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(200):
+    for _ in range(400):
         try:
             httpx.get(f"http://127.0.0.1:{port}/api/health")
-            return process
+            if listening(port) in (None, workers):
+                return process
         except httpx.TransportError:
-            time.sleep(0.05)
+            pass
+        time.sleep(0.05)
     process.kill()
     raise SystemExit(f"the server did not start: {process.stderr.read().decode()}")
 
