@@ -1,10 +1,12 @@
 """`digitnet serve` as a command: its processes, its sockets, and what it says when it cannot start."""
+import asyncio
+import multiprocessing.reduction
 import os
+import pickle
 import socket
 import subprocess
 import sys
 import time
-import types
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,7 +14,6 @@ import httpx
 import pytest
 
 from digitnet.web import server
-from digitnet.web.server import no_delay
 from test_cli import assert_one_line_error, digitnet
 from test_serve import free_port
 
@@ -20,20 +21,20 @@ from test_serve import free_port
 @contextmanager
 def serving(model, port, workers):
     """`digitnet serve` running until the block ends, once every worker listens; yields its first line."""
-    process = subprocess.Popen([sys.executable, "-m", "digitnet", "serve", "--model", str(model), "--port", str(port),
-                                "--workers", workers], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = process.stdout.readline()
-        for _ in range(200):
-            if len(tcp_sockets(port, "0A")) == int(workers):              # 0A: LISTEN
-                break
-            time.sleep(0.05)
-        else:
-            raise AssertionError(f"the server never listened: {process.stderr.read() if process.poll() else ''}")
-        yield line
-    finally:
-        process.terminate()
-        process.wait(10)
+    command = [sys.executable, "-m", "digitnet", "serve", "--model", str(model), "--port", str(port), "--workers",
+               workers]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            line = process.stdout.readline()
+            for _ in range(200):
+                if len(tcp_sockets(port, "0A")) == int(workers):              # 0A: LISTEN
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError(f"the server never listened: {process.stderr.read() if process.poll() else ''}")
+            yield line
+        finally:
+            process.terminate()
 
 
 def tcp_sockets(port, state):
@@ -79,16 +80,33 @@ def test_serve_command_prints_its_address_and_answers(small_model_file, workers)
         assert httpx.get(f"http://127.0.0.1:{port}/api/health").json() == {"status": "ok"}
 
 
-def test_connections_get_tcp_nodelay_even_from_a_listener_bound_with_protocol_0():
-    """uvicorn's --workers binds its socket with protocol 0, so asyncio leaves Nagle's algorithm on and
-    each kept-alive answer waits 40 ms for the client's delayed ACK (uvicorn issue #3149)."""
-    with socket.socket() as listener:                                   # protocol 0, as uvicorn binds it
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        with socket.create_connection(listener.getsockname()), listener.accept()[0] as connection:
-            assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-            no_delay(types.SimpleNamespace(get_extra_info={"socket": connection}.get))
-            assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+@pytest.mark.parametrize("workers", [1, 2])
+def test_connections_get_tcp_nodelay(workers):
+    """asyncio turns Nagle's algorithm off only for a listening socket that says IPPROTO_TCP; uvicorn's
+    shared socket says 0, and each kept-alive answer then waits 40 ms for the client's delayed ACK
+    (uvicorn issue #3149). Ours, and each worker's copy of it, say IPPROTO_TCP."""
+    parent = server.listen_on("127.0.0.1", 0, workers)
+    sock = pickle.loads(multiprocessing.reduction.ForkingPickler.dumps(parent)) if workers > 1 else parent
+    assert sock.proto == socket.IPPROTO_TCP                             # a worker's copy, with 2 workers
+
+    async def accept_one():
+        accepted = asyncio.get_running_loop().create_future()
+
+        class Accept(asyncio.Protocol):
+            def connection_made(self, transport):
+                accepted.set_result(transport)
+
+        listener = await asyncio.get_running_loop().create_server(Accept, sock=sock)
+        _, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        transport = await accepted
+        option = transport.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        writer.close()
+        transport.close()
+        listener.close()
+        return option
+
+    assert asyncio.run(accept_one()) == 1
+    parent.close()
 
 
 @pytest.mark.skipif(not server.SPREAD, reason="SO_REUSEPORT spreads connections on Linux only")

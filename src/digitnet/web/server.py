@@ -1,15 +1,15 @@
-"""How `digitnet serve` runs uvicorn: its own listening sockets, and Nagle's algorithm off.
+"""How `digitnet serve` runs uvicorn: a listening socket for each worker process.
 
-Two things uvicorn's `--workers N` gets wrong for a CPU-bound app like ours, both mended here:
+All of uvicorn's `--workers N` share one listening socket, and the worker that wakes first accepts
+every connection waiting. A client that opens its connections at once and keeps them alive (a load
+balancer, a benchmark, a browser's six) then talks to one worker while the others idle. Here each
+worker binds a socket of its own to the same address with SO_REUSEPORT (Linux), and the kernel
+spreads new connections over them (uvicorn discussion #2467; nginx's `reuseport`).
 
-- All workers share one listening socket, and the worker that wakes first accepts every connection
-  waiting. A client that opens its connections at once and keeps them alive (a load balancer, a
-  benchmark, a browser's six) then talks to one worker while the others idle. Here each worker binds
-  a socket of its own to the same address with SO_REUSEPORT (Linux), and the kernel spreads new
-  connections over them (uvicorn discussion #2467; nginx's `reuseport`).
-- asyncio turns TCP_NODELAY on only when a listening socket says IPPROTO_TCP, and a socket bound
-  beforehand says 0 (uvicorn issue #3149): every answer on a kept-alive connection would wait for the
-  client's delayed ACK, 40 ms on Linux. The protocol below sets it on each connection itself.
+The sockets are made with the protocol getaddrinfo gives, IPPROTO_TCP: asyncio turns Nagle's
+algorithm off (TCP_NODELAY) only for connections whose listening socket says so. uvicorn's own
+shared socket says 0, and every answer on a kept-alive connection then waits for the client's
+delayed ACK, 40 ms on Linux (uvicorn issue #3149).
 
 Limits of a socket per worker: connections waiting in the queue of a worker that dies are reset
 (uvicorn starts a new worker, with a new socket), and a second `digitnet serve` started on the same
@@ -28,24 +28,10 @@ from ..errors import DigitnetError
 SPREAD = sys.platform == "linux"      # elsewhere SO_REUSEPORT does not balance: the workers share one socket
 
 
-def no_delay(transport):
-    """Send small writes at once on this TCP connection (turn Nagle's algorithm off)."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class NoDelayHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with TCP_NODELAY set on every connection."""
-
-    def connection_made(self, transport):
-        no_delay(transport)
-        super().connection_made(transport)
-
-
-# what `digitnet serve` (and the tests' server) hands uvicorn: this protocol, and asyncio's own event
-# loop rather than uvloop, which keeps p99 close to p50 under load (benchmarks/README.md)
-UVICORN_SETTINGS = {"http": NoDelayHttpTools, "loop": "asyncio"}
+# what `digitnet serve` (and the tests' server) hands uvicorn: the httptools parser (imported here, so
+# that a missing one is named at once), and asyncio's own event loop rather than uvloop, which keeps
+# p99 close to p50 under load (benchmarks/README.md)
+UVICORN_SETTINGS = {"http": HttpToolsProtocol, "loop": "asyncio"}
 
 
 class WorkerSocket(socket.socket):
