@@ -6,15 +6,14 @@ Flags given on the command line override the preset's values. The measured figur
 docs/experiments.md.
 
 A batch size of FULL_BATCH is full-batch gradient descent: each "epoch" is then one step on
-the whole training set, so `epochs` counts iterations.
+the whole training set, so `epochs` counts iterations. The augmented presets train for as many
+epochs as fit the time each is meant for (docs/experiments.md).
 """
 from dataclasses import dataclass, field
 
 from .errors import DigitnetError
 
 FULL_BATCH = 60_000
-# Epochs of the augmented presets: what fits the time each is meant for (docs/experiments.md)
-EPOCHS_SIMARD, EPOCHS_DROPOUT, EPOCHS_CIRESAN, EPOCHS_CPU = 150, 60, 100, 80
 
 
 @dataclass(frozen=True)
@@ -80,28 +79,28 @@ PRESETS = {p.name: p for p in [
            "Simard, Steinkraus, Platt 2003 (2-layer MLP, cross-entropy, elastic distortions)",
            "0.7% test error",
            dict(hidden="800", activation="relu", loss="ce", optimizer="adam", lr=1e-3, batch_size=128,
-                epochs=EPOCHS_SIMARD, schedule="cosine", augment="elastic", elastic_sigma=4.0, elastic_alpha=34.0)),
+                epochs=150, schedule="cosine", augment="elastic", elastic_sigma=4.0, elastic_alpha=34.0)),
     Preset("dropout-3x1024-maxnorm", "784-1024-1024-1024-10 ReLU, dropout 0.2 on the pixels and 0.5 on the hidden "
            "layers, max-norm 3.5, no augmentation",
            "Srivastava, Hinton, Krizhevsky, Sutskever, Salakhutdinov 2014, Dropout: a simple way to prevent "
            "neural networks from overfitting (table 2: 3 layers of 1024 ReLUs, dropout and max-norm)",
            "1.06% test error",
            dict(hidden="1024,1024,1024", activation="relu", loss="ce", optimizer="adam", lr=1e-3, batch_size=128,
-                epochs=EPOCHS_DROPOUT, schedule="cosine", dropout=0.5, input_dropout=0.2, max_norm=3.5)),
+                epochs=60, schedule="cosine", dropout=0.5, input_dropout=0.2, max_norm=3.5)),
     Preset("ciresan-6layer", "784-2500-2000-1500-1000-500-10 ReLU, rotation and shear within 15 degrees, scaling "
            "by up to 17.5%, elastic sigma 6 alpha 36, on every batch; meant for a GPU",
            "Ciresan, Meier, Gambardella, Schmidhuber 2010, Deep, big, simple neural nets for handwritten digit "
            "recognition (the 6-layer MLP)",
            "0.35% test error",
            dict(hidden="2500,2000,1500,1000,500", activation="relu", loss="ce", optimizer="adam", lr=1e-3,
-                batch_size=256, epochs=EPOCHS_CIRESAN, schedule="cosine", augment="ciresan", rotate=15.0,
+                batch_size=256, epochs=100, schedule="cosine", augment="ciresan", rotate=15.0,
                 shear=15.0, scale=0.175, elastic_sigma=6.0, elastic_alpha=36.0)),
     Preset("cpu-10-minutes", "784-800-800-10 ReLU, affine and elastic distortions: the best MLP digitnet trains in "
            "10 minutes on a 2-core CPU",
            "digitnet's own recipe (docs/experiments.md), after Ciresan et al. 2010 and Simard et al. 2003",
            "no figure published; the goal was 99.3% in 10 minutes",
            dict(hidden="800,800", activation="relu", loss="ce", optimizer="adam", lr=1e-3, batch_size=128,
-                epochs=EPOCHS_CPU, schedule="cosine", augment="ciresan")),
+                epochs=80, schedule="cosine", augment="ciresan")),
 ]}
 
 

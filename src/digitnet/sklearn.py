@@ -69,7 +69,7 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=True)
         check_classification_targets(y)
         self.classes_, y = np.unique(y, return_inverse=True)
-        self._start(X.shape[1], np.random.default_rng(check_random_state(self.random_state).randint(2**31)))
+        self._start(X.shape[1])
         return self._epochs(X.astype(np.float32), y, self.max_iter)
 
     def partial_fit(self, X, y, classes=None):
@@ -81,7 +81,7 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
             if classes is None:
                 raise ValueError("the first call of partial_fit needs classes=, every label there will be")
             self.classes_ = np.unique(classes)
-            self._start(X.shape[1], np.random.default_rng(check_random_state(self.random_state).randint(2**31)))
+            self._start(X.shape[1])
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
             raise ValueError(f"labels {unknown.tolist()} are not among the classes {self.classes_.tolist()}")
@@ -113,8 +113,10 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     # -- training ------------------------------------------------------------------
-    def _start(self, n_features, rng):
-        """A fresh network for n_features inputs and len(classes_) outputs, and its optimizer."""
+    def _start(self, n_features):
+        """A fresh network for n_features inputs and len(classes_) outputs, its optimizer, and the
+        generator of every later seed (from random_state)."""
+        rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
         n_out = max(len(self.classes_), 2)                # one class: two outputs, the second never right
         sizes = (n_features, *_sizes(self.hidden_layer_sizes), n_out)
         self.model_ = MLP(sizes=sizes, activation=self.activation, loss=self.loss, dropout=self.dropout,
@@ -136,7 +138,7 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_ += 1
             self.loss_curve_.append(history["train_loss"][0])
             if validating:
-                self.validation_scores_.append(self._score_on(X_val, y_val))
+                self.validation_scores_.append(self.model_.score(X_val, y_val))
             worse = -self.validation_scores_[-1] if validating else self.loss_curve_[-1]     # lower is better
             if worse < self._best - (self.tol or 0):
                 self._best, self._stale = worse, 0
@@ -160,9 +162,6 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
         X, X_val, y, y_val = train_test_split(X, y, test_size=self.validation_fraction, stratify=stratify,
                                               random_state=int(self._rng.integers(2**31)))
         return X, y, X_val, y_val
-
-    def _score_on(self, X, y):
-        return float(np.mean(np.argmax(self.model_.predict_proba(X), axis=1) == y))
 
 
 def _sizes(hidden):
