@@ -183,6 +183,10 @@ def test_the_page_and_the_docs_are_served_without_any_other_site(url):
         assert "cdn." not in response.text[:20000] or asset.endswith(".js"), asset
     spec = httpx.get(f"{url}/openapi.json").json()
     assert {"/api/predict", "/api/model", "/api/health", "/api/collect"} <= set(spec["paths"])
+    predict = spec["paths"]["/api/predict"]              # a plain route, documented by hand
+    assert set(predict) == {"post"} and predict["post"]["summary"] == "Read a digit"
+    assert set(predict["post"]["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert httpx.get(f"{url}/api/predict").status_code == 405
 
 
 CHROMIUM = "/usr/bin/chromium"
