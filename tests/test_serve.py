@@ -1,5 +1,6 @@
 """`digitnet serve`: the JSON API (every route, every refusal) and the page itself in headless
 Chromium, drawing a digit stroke by stroke. The command and its processes: test_serve_command.py."""
+import asyncio
 import base64
 import io
 import socket
@@ -11,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from PIL import Image, ImageDraw
 
 from digitnet import load_mnist, load_model
@@ -147,6 +149,35 @@ def test_bodies_over_2_mb_get_413(url):
 
     response = httpx.post(f"{url}/api/predict", content=chunks(), headers={"content-type": "application/json"})
     assert response.status_code == 413
+
+
+def test_a_malformed_multipart_gets_400_and_a_reason(url):
+    for kind, body in (("multipart/form-data", b"x"), ("multipart/form-data; boundary=abc", b"garbage")):
+        response = httpx.post(f"{url}/api/predict", content=body, headers={"content-type": kind})
+        assert response.status_code == 400 and "malformed multipart upload" in response.json()["error"]
+
+
+def test_predict_past_the_middleware_answers_as_through_it(small_model_file, mnist_dir):
+    """POST /api/predict skips FastAPI's middleware stack (DigitApp); through the stack, as any other
+    route goes, every answer must be the same."""
+    model = load_model(small_model_file)
+    app = create_app(model, model.metadata)
+    x = load_mnist(mnist_dir, progress=False).x_test[:1].reshape(28, 28)
+    sent = [{"json": {"pixels": x.tolist()}}, {"json": {"image": data_url(drawn_one())}},
+            {"files": {"file": ("one.png", png(drawn_one()), "image/png")}}, {"files": {"f": ("a.png", b"x")}},
+            {"content": b"{not json"}, {"json": {"pixels": [[2.0] * 28] * 28}},
+            {"content": b"x" * (2 * 1024 * 1024 + 1)}, {"content": b"x", "headers": {"content-type": "multipart/form-data"}}]
+
+    async def answers(asgi):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://digitnet") as client:
+            return [await client.post("/api/predict", **request) for request in sent]
+
+    past = asyncio.run(answers(app))
+    through = asyncio.run(answers(lambda scope, receive, send: FastAPI.__call__(app, scope, receive, send)))
+    assert [r.status_code for r in past] == [200, 200, 200, 400, 400, 400, 413, 400]
+    for a, b in zip(past, through):
+        assert a.status_code == b.status_code and a.headers["content-type"] == b.headers["content-type"]
+        assert {**a.json(), "milliseconds": 0} == {**b.json(), "milliseconds": 0}
 
 
 def test_weights_of_a_unit(url, small_model_file):

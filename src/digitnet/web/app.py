@@ -12,6 +12,8 @@
 
 Every bad request gets a JSON {"error": "..."} that says what is wrong: 400 for a malformed body,
 413 for one over 2 MB. Images go through `preprocess.preprocess`, the same code as `predict`.
+POST /api/predict, the route a drawing page calls while the user draws, goes to its endpoint past
+FastAPI's middleware stack (`DigitApp`); every other request goes through it.
 """
 import base64
 import binascii
@@ -26,14 +28,16 @@ from pathlib import Path
 import numpy as np
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from ..atomic import atomic_write
 from ..backend import to_numpy
 from ..errors import DigitnetError
 from ..preprocess import preprocess
+from .docs import add_docs
 
 MAX_BODY = 2 * 1024 * 1024
 IMAGE_URL = ("data:image/png;base64,", "data:image/jpeg;base64,")
@@ -51,24 +55,18 @@ class BadRequest(DigitnetError):
 def create_app(model, metadata=None, collect=None):
     """The application serving `model` (with the model file's `metadata`); drawings and labels sent to
     /api/collect are saved under `collect`, a folder (off when None)."""
-    app = FastAPI(title="digitnet", version="1", docs_url=None, redoc_url=None,
-                  description="Read handwritten digits with a network trained from scratch (see README).")
+    app = DigitApp(title="digitnet", version="1", docs_url=None, redoc_url=None,
+                   description="Read handwritten digits with a network trained from scratch (see README).")
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.state.model, app.state.metadata, app.state.collect = model, metadata or {}, collect
 
     @app.exception_handler(DigitnetError)
     async def refuse(request, error):
-        return JSONResponse({"error": str(error)}, status_code=getattr(error, "status", 400))
+        return refusal(error)
 
     @app.get("/", include_in_schema=False)
     async def page():
         return FileResponse(STATIC / "index.html")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="digitnet API",
-                                   swagger_js_url="/docs-files/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-files/swagger-ui.css", swagger_favicon_url="")
 
     @app.get("/api/health", summary="Is the server up?")
     async def health():
@@ -82,36 +80,53 @@ def create_app(model, metadata=None, collect=None):
     async def weights(layer: int, unit: int):
         return unit_weights(model, layer, unit)
 
-    async def predict(request: Request):
-        start = time.perf_counter()
-        x = await digit_input(request)
-        answer = {**reading(model, x), "milliseconds": round(1000 * (time.perf_counter() - start), 3)}
-        return Response(orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
-
-    # a plain Starlette route: predict reads its own body, and FastAPI's parameter handling, which it
-    # does not use, would add a sixth to a request's server time (benchmarks/README.md)
+    predict = Predict(model)                              # listed in /docs by docs.add_docs
     app.add_route("/api/predict", predict, methods=["POST"], include_in_schema=False)
-    document(app, "/api/predict", {"post": PREDICT_DOCS})
+    app.shortcut = BodyLimit(predict, limit=MAX_BODY)     # POST /api/predict, past the stack (DigitApp)
 
     @app.post("/api/collect", summary="Save a drawing and its true label (digitnet serve --collect DIR)")
     async def collect_one(request: Request):
         return save_drawing(app.state.collect, await json_body(request))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/docs-files", StaticFiles(directory=_swagger_files()), name="docs-files")
+    add_docs(app)
     return app
 
 
-def document(app, path, operations):
-    """List `path` with its `operations` in the app's OpenAPI schema (/docs), which FastAPI writes for
-    its own routes only (FastAPI's guide, "Extend OpenAPI")."""
-    schema = app.openapi
+class DigitApp(FastAPI):
+    """FastAPI, except that POST /api/predict goes straight to its endpoint, `shortcut` (set by
+    create_app), past the middleware stack: that endpoint limits its own body and answers its own
+    errors, and the stack's layers, which it does not need, are a measured part of a pixel request's
+    time (benchmarks/README.md). Any other method on /api/predict goes through the stack (405)."""
 
-    def openapi():
-        if app.openapi_schema is None:
-            schema()["paths"][path] = operations
-        return app.openapi_schema
-    app.openapi = openapi
+    shortcut = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == "/api/predict" and scope["method"] == "POST":
+            return await self.shortcut(scope, receive, send)
+        await super().__call__(scope, receive, send)
+
+
+class Predict:
+    """POST /api/predict as an ASGI app: what `model` reads in the request's image or pixels."""
+
+    def __init__(self, model):
+        self.model = model
+
+    async def __call__(self, scope, receive, send):
+        start = time.perf_counter()
+        try:
+            x = await digit_input(Request(scope, receive))
+        except DigitnetError as error:
+            return await refusal(error)(scope, receive, send)
+        answer = {**reading(self.model, x), "milliseconds": round(1000 * (time.perf_counter() - start), 3)}
+        body = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
+        await Response(body, media_type="application/json")(scope, receive, send)
+
+
+def refusal(error):
+    """The answer to a request the API refuses: {"error": message}, with the error's status (400)."""
+    return JSONResponse({"error": str(error)}, status_code=getattr(error, "status", 400))
 
 
 def app_from_environment():
@@ -140,11 +155,7 @@ async def digit_input(request):
     """The 28x28 input (float32 in [0, 1]) a predict request asks about."""
     kind = request.headers.get("content-type", "")
     if kind.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise BadRequest("a multipart upload must send the image in a field named 'file'")
-        return preprocess(await upload.read())
+        return preprocess(await uploaded_file(request))
     body = await json_body(request)
     if "pixels" in body:
         return pixels(body["pixels"])
@@ -152,6 +163,20 @@ async def digit_input(request):
         return preprocess(image_bytes(body["image"]))
     raise BadRequest("send {\"image\": \"data:image/png;base64,...\"}, {\"pixels\": 28 rows of 28 numbers in "
                      "[0, 1]}, or a multipart upload of a file")
+
+async def uploaded_file(request):
+    """The bytes of the file a multipart request sends in its field 'file'. Starlette's form parser
+    refuses a malformed body with a MultiPartException, or with an HTTPException when the request
+    came through the middleware stack (the scope names the app): either way, a BadRequest."""
+    try:
+        async with request.form() as form:                  # closes the form's files afterwards
+            upload = form.get("file")
+            if upload is None or isinstance(upload, str):
+                raise BadRequest("a multipart upload must send the image in a field named 'file'")
+            return await upload.read()
+    except (MultiPartException, HTTPException) as e:
+        reason = e.detail if isinstance(e, HTTPException) else e.message
+        raise BadRequest(f"malformed multipart upload: {reason}") from None
 
 
 def image_bytes(url):
@@ -254,24 +279,5 @@ async def _too_large(scope, receive, send, limit):
     await response(scope, receive, send)
 
 
-def _swagger_files():
-    from swagger_ui_bundle import swagger_ui_path          # Swagger UI's files, so that /docs works offline
-    return str(swagger_ui_path)
-
-
 def _no_constant(name):
     raise ValueError(f"{name} is not a number JSON allows")
-
-
-PREDICT_DOCS = {"summary": "Read a digit", "operationId": "predict", "responses": {
-    "200": {"description": "prediction, probabilities, input (28x28), hidden activations, milliseconds"},
-    "400": {"description": "a body the API cannot read: {\"error\": \"...\"}"},
-    "413": {"description": "a body over 2 MB"}}, "requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"oneOf": [
-        {"type": "object", "properties": {"image": {"type": "string", "example": "data:image/png;base64,..."}},
-         "required": ["image"]},
-        {"type": "object", "properties": {"pixels": {"type": "array", "items": {"type": "array",
-                                                                              "items": {"type": "number"}}}},
-         "required": ["pixels"]}]}},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
-                                                                                 "format": "binary"}}}}}}}

@@ -1,0 +1,45 @@
+"""The API's documentation at /docs: Swagger UI, with its files served from here so that it works
+offline, and /api/predict's entry in the OpenAPI schema, written by hand because FastAPI writes the
+schema for its own routes only and /api/predict is a plain ASGI endpoint (app.py)."""
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+
+
+def add_docs(app):
+    """Serve /docs and its files on `app`, and list /api/predict in the app's /openapi.json."""
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="digitnet API",
+                                   swagger_js_url="/docs-files/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-files/swagger-ui.css", swagger_favicon_url="")
+
+    from swagger_ui_bundle import swagger_ui_path          # Swagger UI's files, so that /docs works offline
+    app.mount("/docs-files", StaticFiles(directory=str(swagger_ui_path)), name="docs-files")
+    document(app, "/api/predict", {"post": PREDICT_DOCS})
+
+
+def document(app, path, operations):
+    """List `path` with its `operations` in the app's OpenAPI schema (/docs), which FastAPI writes for
+    its own routes only (FastAPI's guide, "Extend OpenAPI")."""
+    schema = app.openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            schema()["paths"][path] = operations
+        return app.openapi_schema
+    app.openapi = openapi
+
+
+PREDICT_DOCS = {"summary": "Read a digit", "operationId": "predict", "responses": {
+    "200": {"description": "prediction, probabilities, input (28x28), hidden activations, milliseconds"},
+    "400": {"description": "a body the API cannot read: {\"error\": \"...\"}"},
+    "413": {"description": "a body over 2 MB"}}, "requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"oneOf": [
+        {"type": "object", "properties": {"image": {"type": "string", "example": "data:image/png;base64,..."}},
+         "required": ["image"]},
+        {"type": "object", "properties": {"pixels": {"type": "array", "items": {"type": "array",
+                                                                              "items": {"type": "number"}}}},
+         "required": ["pixels"]}]}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
+                                                                                 "format": "binary"}}}}}}}
