@@ -40,6 +40,7 @@ from ..preprocess import preprocess
 from .docs import add_docs
 
 MAX_BODY = 2 * 1024 * 1024
+PREDICT = "/api/predict"
 IMAGE_URL = ("data:image/png;base64,", "data:image/jpeg;base64,")
 STATIC = resources.files("digitnet.web") / "static"
 
@@ -81,7 +82,7 @@ def create_app(model, metadata=None, collect=None):
         return unit_weights(model, layer, unit)
 
     predict = Predict(model)                              # listed in /docs by docs.add_docs
-    app.add_route("/api/predict", predict, methods=["POST"], include_in_schema=False)
+    app.add_route(PREDICT, predict, methods=["POST"], include_in_schema=False)
     app.shortcut = BodyLimit(predict, limit=MAX_BODY)     # POST /api/predict, past the stack (DigitApp)
 
     @app.post("/api/collect", summary="Save a drawing and its true label (digitnet serve --collect DIR)")
@@ -97,12 +98,15 @@ class DigitApp(FastAPI):
     """FastAPI, except that POST /api/predict goes straight to its endpoint, `shortcut` (set by
     create_app), past the middleware stack: that endpoint limits its own body and answers its own
     errors, and the stack's layers, which it does not need, are a measured part of a pixel request's
-    time (benchmarks/README.md). Any other method on /api/predict goes through the stack (405)."""
+    time (benchmarks/README.md). Any other method on /api/predict goes through the stack (405).
+    Skipped with the stack: FastAPI's OpenTelemetry hooks, which digitnet does not configure, and
+    Starlette's 500 page, which uvicorn sends alike (and logs the error) when an endpoint raises."""
 
     shortcut = None
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"] == "/api/predict" and scope["method"] == "POST":
+        if (self.shortcut is not None and scope["type"] == "http" and scope["path"] == PREDICT
+                and scope["method"] == "POST"):
             return await self.shortcut(scope, receive, send)
         await super().__call__(scope, receive, send)
 
@@ -163,6 +167,7 @@ async def digit_input(request):
         return preprocess(image_bytes(body["image"]))
     raise BadRequest("send {\"image\": \"data:image/png;base64,...\"}, {\"pixels\": 28 rows of 28 numbers in "
                      "[0, 1]}, or a multipart upload of a file")
+
 
 async def uploaded_file(request):
     """The bytes of the file a multipart request sends in its field 'file'. Starlette's form parser
