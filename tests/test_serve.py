@@ -189,6 +189,29 @@ def test_predict_past_the_middleware_answers_as_through_it(small_model_file, mni
         assert {**a.json(), "milliseconds": 0} == {**b.json(), "milliseconds": 0}
 
 
+def test_a_client_that_leaves_mid_body_ends_the_request_quietly(small_model_file):
+    """A phone that loses its connection halfway through an upload: no answer, and no error raised
+    to the server (which would log a traceback), past the middleware stack or through it."""
+    model = load_model(small_model_file)
+    app = create_app(model, model.metadata)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"1000")]
+    for path in ("/api/predict", "/api/collect"):
+        arriving = iter([{"type": "http.request", "body": b'{"pix', "more_body": True}, {"type": "http.disconnect"}])
+        sent = []
+
+        async def receive():
+            return next(arriving)
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "root_path": "",
+                 "query_string": b"", "headers": headers, "http_version": "1.1", "scheme": "http",
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000)}
+        asyncio.run(app(scope, receive, send))
+        assert sent == [], path
+
+
 def test_weights_of_a_unit(url, small_model_file):
     answer = httpx.get(f"{url}/api/weights/1/5").json()
     assert answer["shape"] == [28, 28]

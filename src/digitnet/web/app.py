@@ -32,6 +32,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect
 
 from ..atomic import atomic_write
 from ..backend import to_numpy
@@ -252,7 +253,9 @@ def save_drawing(folder, body):
 
 
 class BodyLimit:
-    """ASGI middleware: a request body over `limit` bytes is answered 413 before it is read whole."""
+    """ASGI middleware: a request body over `limit` bytes is answered 413 before it is read whole, and
+    a client that leaves before sending its whole body ends the request quietly (no one is left to
+    answer; uvicorn would otherwise log it as an error of the application)."""
 
     def __init__(self, app, limit):
         self.app, self.limit = app, limit
@@ -277,6 +280,8 @@ class BodyLimit:
             await self.app(scope, counted, send)
         except BadRequest:
             await _too_large(scope, receive, send, self.limit)
+        except ClientDisconnect:
+            pass
 
 
 async def _too_large(scope, receive, send, limit):
