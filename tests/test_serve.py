@@ -237,6 +237,21 @@ def test_collect_is_off_without_a_folder(small_model_file):
     assert response.status_code == 404 and "--collect DIR" in response.json()["error"]
 
 
+def test_a_drawing_the_server_cannot_save_gets_500_and_a_reason(small_model_file, tmp_path):
+    model = load_model(small_model_file)
+    folder = tmp_path / "collected"
+    app = create_app(model, model.metadata, folder)
+    folder.write_text("")                                  # the folder went away, and a file took its name
+
+    async def collect():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://digitnet") as client:
+            return await client.post("/api/collect", json={"image": data_url(drawn_one()), "label": 1})
+
+    response = asyncio.run(collect())
+    assert response.status_code == 500
+    assert response.json()["error"] == f"the server could not save the drawing in {folder} (Not a directory)"
+
+
 def test_the_page_and_the_docs_are_served_without_any_other_site(url):
     page = httpx.get(url).text
     assert '<canvas id="pad"' in page and "http" not in page.replace("http://", "")

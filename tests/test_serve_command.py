@@ -64,6 +64,15 @@ def test_serve_without_a_model_says_how_to_get_one(tmp_path, monkeypatch):
     assert_one_line_error(digitnet("serve", check=False), r"no model at .*: train one with `digitnet train`")
 
 
+def test_a_collect_folder_that_cannot_be_used_is_named_at_the_start(small_model_file, tmp_path):
+    a_file = tmp_path / "drawings"
+    a_file.write_text("")
+    assert_one_line_error(digitnet("serve", "--model", small_model_file, "--collect", a_file, check=False),
+                          rf"--collect {a_file} is a file: name a folder for the drawings")
+    assert_one_line_error(digitnet("serve", "--model", small_model_file, "--collect", a_file / "mine", check=False),
+                          rf"--collect {a_file / 'mine'}: cannot write there \(Not a directory\); name a folder")
+
+
 @pytest.mark.parametrize("package", ["fastapi", "httptools", "orjson"])
 def test_serve_without_the_web_extra_says_what_to_install(small_model_file, tmp_path, monkeypatch, package):
     (tmp_path / f"{package}.py").write_text(f"raise ModuleNotFoundError(name={package!r})")   # as if missing

@@ -9,6 +9,14 @@ import tempfile
 from pathlib import Path
 
 
+def ensure_writable(folder):
+    """Make `folder` if need be and check, by writing a temp file there, that files can be written in
+    it: OSError if not. A command calls this at its start, rather than fail after its work."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tempfile.TemporaryFile(dir=folder).close()
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode="wb"):
     """Context manager yielding a file object whose contents replace `path` on success."""

@@ -2,10 +2,10 @@
 import contextlib
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from ..atomic import ensure_writable
 from ..checkpoint import NAME
 from ..data import load_mnist
 from ..errors import DigitnetError
@@ -141,8 +141,7 @@ def output_path(args, s, command=None):
     if out.parent.exists() and not out.parent.is_dir():
         raise DigitnetError(f"--out {out}: {out.parent} is a file, not a folder; name a file in a folder")
     try:                                      # find out now, not after training, that it cannot be written
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out.parent).close()
+        ensure_writable(out.parent)
     except OSError as e:
         raise DigitnetError(f"--out {out}: cannot write into {out.parent} ({e.strerror or e}); name a file in "
                             f"a folder you can write to") from None

@@ -47,7 +47,8 @@ STATIC = resources.files("digitnet.web") / "static"
 
 
 class BadRequest(DigitnetError):
-    """A request the API cannot use: answered with `status` and the message."""
+    """A request the API cannot answer: answered with `status` (400, or 500 where the server fails)
+    and the message."""
 
     def __init__(self, message, status=400):
         super().__init__(message)
@@ -244,11 +245,12 @@ def save_drawing(folder, body):
         raise BadRequest("\"label\" must be the true digit, 0 to 9")
     data = image_bytes(body.get("image"))
     preprocess(data)                                     # only readable drawings are kept
-    target = Path(folder) / str(label)
-    target.mkdir(parents=True, exist_ok=True)
-    path = target / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.perf_counter_ns() % 10**6:06d}.png"
-    with atomic_write(path) as f:
-        f.write(data)
+    path = Path(folder) / str(label) / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.perf_counter_ns() % 10**6:06d}.png"
+    try:
+        with atomic_write(path) as f:                    # makes the label's folder if need be
+            f.write(data)
+    except OSError as e:                                 # the folder was removed, the disk is full, ...
+        raise BadRequest(f"the server could not save the drawing in {folder} ({e.strerror or e})", 500) from None
     return {"saved": str(path), "label": label}
 
 
