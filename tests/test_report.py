@@ -142,4 +142,4 @@ def test_report_of_a_model_without_metadata(tmp_path):
 def test_report_into_a_file_is_one_line_error(trained, mnist_dir, tmp_path):
     (tmp_path / "taken").write_text("")
     result = digitnet("report", trained[0], "--data", mnist_dir, "--out", tmp_path / "taken", check=False)
-    assert_one_line_error(result, r"taken is a file: the report needs a directory")
+    assert_one_line_error(result, r"--out .*taken: .*taken is a file, not a folder; choose a folder")

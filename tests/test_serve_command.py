@@ -68,9 +68,10 @@ def test_a_collect_folder_that_cannot_be_used_is_named_at_the_start(small_model_
     a_file = tmp_path / "drawings"
     a_file.write_text("")
     assert_one_line_error(digitnet("serve", "--model", small_model_file, "--collect", a_file, check=False),
-                          rf"--collect {a_file} is a file: name a folder for the drawings")
+                          rf"--collect {a_file}: {a_file} is a file, not a folder; choose a folder you can write to")
     assert_one_line_error(digitnet("serve", "--model", small_model_file, "--collect", a_file / "mine", check=False),
-                          rf"--collect {a_file / 'mine'}: cannot write there \(Not a directory\); name a folder")
+                          rf"--collect {a_file / 'mine'}: cannot write into {a_file / 'mine'} \(Not a directory\); "
+                          rf"choose a folder you can write to")
 
 
 @pytest.mark.parametrize("package", ["fastapi", "httptools", "orjson"])

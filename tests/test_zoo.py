@@ -171,6 +171,19 @@ ZOO = {
     "argument out unwritable": (lambda t, m: ["train", "--data", m, "--out", inside_a_file(t)],
                                 r"is a file, not a folder"),
     "argument out a folder": (lambda t, m: ["train", "--data", m, "--out", t], r"is a directory: name a file"),
+    "argument report unwritable": (lambda t, m: ["train", "--data", m, "--report", inside_a_file(t)],
+                                   r"--report .*: cannot write into .* \(Not a directory\); choose a folder"),
+    "show out unwritable": (lambda t, m: ["show", model_file(t), "--data", m, "--out", inside_a_file(t, "sub/d.png")],
+                            r"--out .*d\.png: cannot write into .*file/sub \(Not a directory\)"),
+    "show out in a file": (lambda t, m: ["show", model_file(t), "--data", m, "--out", inside_a_file(t, "d.png")],
+                           r"is a file, not a folder"),
+    "report out unwritable": (lambda t, m: ["report", model_file(t), "--data", m, "--out", inside_a_file(t, "r")],
+                              r"--out .*r: cannot write into .* \(Not a directory\)"),
+    "explore out a file": (lambda t, m: ["explore", "--data", m, "--out", image(t, "taken", b"")],
+                           r"--out .*taken: .*taken is a file, not a folder"),
+    "predict show input unwritable": (lambda t, m: ["predict", model_file(t), SEVEN, "--show-input",
+                                                    inside_a_file(t, "seen.png")],
+                                      r"--show-input .*seen\.png: .*file is a file, not a folder"),
     "argument data missing": (lambda t, m: ["train", "--data", t / "nowhere"], r"nowhere"),
 }
 
@@ -189,10 +202,10 @@ def object_npz(tmp):
     return tmp / "obj.npz"
 
 
-def inside_a_file(tmp):
-    """An --out path whose folder is a file: no one can write there."""
+def inside_a_file(tmp, name="m.npz"):
+    """An --out path below a file: no one can write there."""
     (tmp / "file").write_text("x")
-    return tmp / "file" / "m.npz"
+    return tmp / "file" / name
 
 
 def forged_npz(tmp, shape):

@@ -1,7 +1,8 @@
-"""Pieces several commands share: the --data option, model paths, number formatting."""
+"""Pieces several commands share: the --data option, model paths, output folders, number formatting."""
 import argparse
 from pathlib import Path
 
+from ..atomic import ensure_writable
 from ..augment import KINDS, USED, Augment
 from ..backend import DEVICES
 from ..errors import DigitnetError
@@ -34,6 +35,19 @@ def add_device_argument(parser, what):
 def model_path(path):
     """The model the user named, or the default location `train` saves to."""
     return Path(path) if path else default_model_path()
+
+
+def check_writable(folder, what):
+    """Find out at the start, not after the work, that files can be written in `folder` (made if need
+    be); `what` names the argument in the message, e.g. "--out m.npz"."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise DigitnetError(f"{what}: {folder} is a file, not a folder; choose a folder you can write to")
+    try:
+        ensure_writable(folder)
+    except OSError as e:
+        raise DigitnetError(f"{what}: cannot write into {folder} ({e.strerror or e}); choose a folder you can "
+                            f"write to") from None
 
 
 def percent(fraction):

@@ -2,8 +2,7 @@
 from pathlib import Path
 
 from ..data import load_mnist
-from ..errors import DigitnetError
-from .common import add_data_argument
+from .common import add_data_argument, check_writable
 
 DEFAULT_OUT = "digitnet-explore"
 
@@ -20,8 +19,7 @@ def add_parser(sub):
 
 
 def run(args):
-    if args.out.exists() and not args.out.is_dir():
-        raise DigitnetError(f"--out {args.out} is a file: name a directory for the figures")
+    check_writable(args.out, f"--out {args.out}")
     data = load_mnist(args.data, validation_size=0)
     from ..plots import save_figure
     from ..plots_data import class_counts, class_samples, mean_images, pixel_histogram

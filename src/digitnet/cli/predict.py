@@ -11,7 +11,7 @@ from ..errors import DigitnetError
 from ..io import load_model
 from ..predict import predict_image
 from ..preprocess import load_image
-from .common import add_device_argument, model_path, percent
+from .common import add_device_argument, check_writable, model_path, percent
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 
@@ -47,6 +47,8 @@ def image_files(paths):
 def run(args):
     if args.top < 1:
         raise DigitnetError(f"--top {args.top}: must be at least 1")
+    if args.show_input:
+        check_writable(args.show_input.parent, f"--show-input {args.show_input}")
     model = load_model(model_path(args.model), device=args.device)
     shown, failures = [], 0
     for path in image_files(args.paths):

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from ..data import load_mnist
 from ..io import load_model
-from .common import add_data_argument, model_path
+from .common import add_data_argument, check_writable, model_path
 
 DEFAULT_OUT = "digitnet-report"
 
@@ -24,6 +24,7 @@ def add_parser(sub):
 
 
 def run(args):
+    check_writable(args.out, f"--out {args.out}")
     path = model_path(args.model)
     model = load_model(path)
     meta = model.metadata

@@ -1,11 +1,9 @@
 """`digitnet serve`: the drawing page and its JSON API on a local web server."""
 import os
-from pathlib import Path
 
-from ..atomic import ensure_writable
 from ..errors import DigitnetError
 from ..io import load_model
-from .common import add_device_argument, model_path
+from .common import add_device_argument, check_writable, model_path
 
 INSTALL = ("pip install 'fastapi>=0.110' 'uvicorn>=0.51' httptools orjson python-multipart swagger-ui-bundle "
            "(or pip install -e '.[web]')")
@@ -42,8 +40,8 @@ def run(args):
     if args.workers < 1:
         raise DigitnetError(f"--workers {args.workers}: at least 1")
     load_model(path, device=args.device)                 # a bad model file is reported here, once
-    if args.collect:
-        check_collect(Path(args.collect))
+    if args.collect:                                     # found out now, not at the first correction
+        check_writable(args.collect, f"--collect {args.collect}")
     os.environ.update(DIGITNET_SERVE_MODEL=str(path), DIGITNET_SERVE_DEVICE=args.device,
                       DIGITNET_SERVE_COLLECT=args.collect or "")
     sock = server.listen_on(args.host, args.port, args.workers)
@@ -52,14 +50,3 @@ def run(args):
           f"Ctrl-C stops it", flush=True)
     server.run(f"{app_from_environment.__module__}:app_from_environment", sock, args.workers)
     return 0
-
-
-def check_collect(folder):
-    """Find out at the start, not at the first correction a user sends, that --collect cannot be used."""
-    if folder.exists() and not folder.is_dir():
-        raise DigitnetError(f"--collect {folder} is a file: name a folder for the drawings")
-    try:
-        ensure_writable(folder)
-    except OSError as e:
-        raise DigitnetError(f"--collect {folder}: cannot write there ({e.strerror or e}); name a folder you "
-                            f"can write to") from None

@@ -8,7 +8,8 @@ import numpy as np
 from ..data import load_mnist
 from ..errors import DigitnetError
 from ..io import load_model
-from .common import add_augment_arguments, add_data_argument, check_augment_flags, make_augment, model_path
+from .common import (add_augment_arguments, add_data_argument, check_augment_flags, check_writable, make_augment,
+                     model_path)
 
 DEFAULT_COUNT, MAX_COUNT = 25, 100
 AUGMENT_COUNT, VARIANTS = 6, 7
@@ -64,6 +65,8 @@ def check_arguments(args):
         raise DigitnetError(f"--out {args.out} is a directory: name a file such as {Path(args.out) / DEFAULT_OUT}")
     if args.out and Path(args.out).suffix.lower() != ".png":
         raise DigitnetError(f"--out {args.out}: show writes PNG images; name a .png file")
+    if args.out:
+        check_writable(Path(args.out).parent, f"--out {args.out}")
 
 
 def figure(args, model, data):

@@ -5,7 +5,6 @@ import sys
 import time
 from pathlib import Path
 
-from ..atomic import ensure_writable
 from ..checkpoint import NAME
 from ..data import load_mnist
 from ..errors import DigitnetError
@@ -21,7 +20,7 @@ from ..interrupt import TrainingInterrupted
 from ..schedules import SCHEDULES
 from ..training import check_settings, fit
 from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
-                     make_augment, percent)
+                     check_writable, make_augment, percent)
 
 # Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
 # The rates go with them: Adam's and the SGD family's, each tuned for batch 512 and 8 epochs.
@@ -138,15 +137,9 @@ def output_path(args, s, command=None):
         out = default_model_path()
     if out.exists() and out.is_dir():
         raise DigitnetError(f"--out {out} is a directory: name a file such as {out / 'model.npz'}")
-    if out.parent.exists() and not out.parent.is_dir():
-        raise DigitnetError(f"--out {out}: {out.parent} is a file, not a folder; name a file in a folder")
-    try:                                      # find out now, not after training, that it cannot be written
-        ensure_writable(out.parent)
-    except OSError as e:
-        raise DigitnetError(f"--out {out}: cannot write into {out.parent} ({e.strerror or e}); name a file in "
-                            f"a folder you can write to") from None
-    if args.report and Path(args.report).exists() and not Path(args.report).is_dir():
-        raise DigitnetError(f"--report {args.report} is a file: name a directory for the report")
+    check_writable(out.parent, f"--out {out}")
+    if args.report:
+        check_writable(args.report, f"--report {args.report}")
     return out
 
 
