@@ -267,6 +267,18 @@ def test_the_page_and_the_docs_are_served_without_any_other_site(url):
     assert httpx.get(f"{url}/api/predict").status_code == 405
 
 
+@pytest.mark.parametrize("method, path, status, message", [
+    ("GET", "/nope", 404, "/nope: no such page or API route (the API's routes are listed at /docs)"),
+    ("GET", "/static/nope.js", 404, "/static/nope.js: no such page or API route"),
+    ("GET", "/api/predict", 405, "GET is not allowed on /api/predict: use POST"),
+    ("DELETE", "/api/health", 405, "DELETE is not allowed on /api/health: use GET"),
+    ("GET", "/api/weights/abc/1", 400, "layer 'abc': Input should be a valid integer"),
+])
+def test_the_frameworks_refusals_speak_as_ours_do(url, method, path, status, message):
+    response = httpx.request(method, url + path)
+    assert response.status_code == status and response.json()["error"].startswith(message), response.text
+
+
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOT = __import__("os").environ.get("DIGITNET_SCREENSHOT")       # to keep a copy of the page, e.g. for docs
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",

@@ -10,8 +10,9 @@
     GET  /api/health        {"status": "ok"}
     GET  /docs              the OpenAPI documentation (served from here, works offline)
 
-Every bad request gets a JSON {"error": "..."} that says what is wrong: 400 for a malformed body,
-413 for one over 2 MB. Images go through `preprocess.preprocess`, the same code as `predict`.
+Every bad request gets a JSON {"error": "..."} that says what is wrong (refusals.py): 400 for a
+malformed body, 404 for a path with no route, 405 for a method a route does not take, 413 for a body
+over 2 MB. Images go through `preprocess.preprocess`, the same code as `predict`.
 POST /api/predict, the route a drawing page calls while the user draws, goes to its endpoint past
 FastAPI's middleware stack (`DigitApp`); every other request goes through it.
 """
@@ -28,31 +29,21 @@ from pathlib import Path
 import numpy as np
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
-from starlette.requests import ClientDisconnect
 
 from ..atomic import atomic_write
 from ..backend import to_numpy
 from ..errors import DigitnetError
 from ..preprocess import preprocess
 from .docs import add_docs
+from .refusals import BadRequest, BodyLimit, add_refusals, refusal
 
-MAX_BODY = 2 * 1024 * 1024
 PREDICT = "/api/predict"
 IMAGE_URL = ("data:image/png;base64,", "data:image/jpeg;base64,")
 STATIC = resources.files("digitnet.web") / "static"
-
-
-class BadRequest(DigitnetError):
-    """A request the API cannot answer: answered with `status` (400, or 500 where the server fails)
-    and the message."""
-
-    def __init__(self, message, status=400):
-        super().__init__(message)
-        self.status = status
 
 
 def create_app(model, metadata=None, collect=None):
@@ -60,12 +51,10 @@ def create_app(model, metadata=None, collect=None):
     /api/collect are saved under `collect`, a folder (off when None)."""
     app = DigitApp(title="digitnet", version="1", docs_url=None, redoc_url=None,
                    description="Read handwritten digits with a network trained from scratch (see README).")
-    app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(BodyLimit)
     app.state.model, app.state.metadata, app.state.collect = model, metadata or {}, collect
 
-    @app.exception_handler(DigitnetError)
-    async def refuse(request, error):
-        return refusal(error)
+    add_refusals(app)
 
     @app.get("/", include_in_schema=False)
     async def page():
@@ -85,7 +74,7 @@ def create_app(model, metadata=None, collect=None):
 
     predict = Predict(model)                              # listed in /docs by docs.add_docs
     app.add_route(PREDICT, predict, methods=["POST"], include_in_schema=False)
-    app.shortcut = BodyLimit(predict, limit=MAX_BODY)     # POST /api/predict, past the stack (DigitApp)
+    app.shortcut = BodyLimit(predict)     # POST /api/predict, past the stack (DigitApp)
 
     @app.post("/api/collect", summary="Save a drawing and its true label (digitnet serve --collect DIR)")
     async def collect_one(request: Request):
@@ -128,11 +117,6 @@ class Predict:
         answer = {**reading(self.model, x), "milliseconds": round(1000 * (time.perf_counter() - start), 3)}
         body = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
         await Response(body, media_type="application/json")(scope, receive, send)
-
-
-def refusal(error):
-    """The answer to a request the API refuses: {"error": message}, with the error's status (400)."""
-    return JSONResponse({"error": str(error)}, status_code=getattr(error, "status", 400))
 
 
 def app_from_environment():
@@ -252,43 +236,6 @@ def save_drawing(folder, body):
     except OSError as e:                                 # the folder was removed, the disk is full, ...
         raise BadRequest(f"the server could not save the drawing in {folder} ({e.strerror or e})", 500) from None
     return {"saved": str(path), "label": label}
-
-
-class BodyLimit:
-    """ASGI middleware: a request body over `limit` bytes is answered 413 before it is read whole, and
-    a client that leaves before sending its whole body ends the request quietly (no one is left to
-    answer; uvicorn would otherwise log it as an error of the application)."""
-
-    def __init__(self, app, limit):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            return await _too_large(scope, receive, send, self.limit)
-        seen = 0
-
-        async def counted():
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise BadRequest(f"the body is over {self.limit // 1024 // 1024} MB", 413)
-            return message
-
-        try:
-            await self.app(scope, counted, send)
-        except BadRequest:
-            await _too_large(scope, receive, send, self.limit)
-        except ClientDisconnect:
-            pass
-
-
-async def _too_large(scope, receive, send, limit):
-    response = JSONResponse({"error": f"the body is over {limit // 1024 // 1024} MB: send a smaller image"}, 413)
-    await response(scope, receive, send)
 
 
 def _no_constant(name):

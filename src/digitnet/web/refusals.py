@@ -1,0 +1,89 @@
+"""How the API says no: every refusal is JSON {"error": "..."} that names the problem, whoever raises
+it. Our own (`BadRequest`, 400 unless said), Starlette's (404 for a path it has no route for, 405 for
+a method a route does not take) and FastAPI's (a path parameter that is not a number) alike, and a
+body over 2 MB gets 413 before it is read whole (`BodyLimit`)."""
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+
+from ..errors import DigitnetError
+
+MAX_BODY = 2 * 1024 * 1024
+
+
+class BadRequest(DigitnetError):
+    """A request the API cannot answer: answered with `status` (400, or 500 where the server fails)
+    and the message."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
+
+
+def refusal(error):
+    """The answer to a request the API refuses: {"error": message}, with the error's status (400)."""
+    return JSONResponse({"error": str(error)}, status_code=getattr(error, "status", 400))
+
+
+def add_refusals(app):
+    """Answer every refusal on `app` as {"error": ...}: ours, Starlette's and FastAPI's."""
+
+    @app.exception_handler(DigitnetError)
+    async def refuse(request, error):
+        return refusal(error)
+
+    @app.exception_handler(HTTPException)                  # FastAPI's own would say {"detail": ...}
+    async def not_here(request, error):
+        return JSONResponse({"error": http_message(request, error)}, error.status_code, headers=error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request, error):
+        return refusal(BadRequest("; ".join(f"{e['loc'][-1]} {e['input']!r}: {e['msg']}" for e in error.errors())))
+
+
+def http_message(request, error):
+    """Starlette's HTTPException, said plainly: what was asked for, and what to do instead."""
+    path = request.url.path
+    if error.status_code == 404:
+        return f"{path}: no such page or API route (the API's routes are listed at /docs)"
+    if error.status_code == 405:
+        return f"{request.method} is not allowed on {path}: use {error.headers.get('Allow', 'another method')}"
+    return str(error.detail)
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes is answered 413 before it is read whole, and
+    a client that leaves before sending its whole body ends the request quietly (no one is left to
+    answer; uvicorn would otherwise log it as an error of the application)."""
+
+    def __init__(self, app, limit=MAX_BODY):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await _too_large(scope, receive, send, self.limit)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise BadRequest(f"the body is over {self.limit // 1024 // 1024} MB", 413)
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except BadRequest:
+            await _too_large(scope, receive, send, self.limit)
+        except ClientDisconnect:
+            pass
+
+
+async def _too_large(scope, receive, send, limit):
+    response = JSONResponse({"error": f"the body is over {limit // 1024 // 1024} MB: send a smaller image"}, 413)
+    await response(scope, receive, send)
