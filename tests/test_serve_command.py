@@ -70,8 +70,10 @@ def test_a_collect_folder_that_cannot_be_used_is_named_at_the_start(small_model_
     assert_one_line_error(digitnet("serve", "--model", small_model_file, "--collect", a_file, check=False),
                           rf"--collect {a_file}: {a_file} is a file, not a folder; choose a folder you can write to")
     assert_one_line_error(digitnet("serve", "--model", small_model_file, "--collect", a_file / "mine", check=False),
-                          rf"--collect {a_file / 'mine'}: cannot write into {a_file / 'mine'} \(Not a directory\); "
-                          rf"choose a folder you can write to")
+                          rf"--collect {a_file / 'mine'}: {a_file} is a file, not a folder")
+    assert_one_line_error(digitnet("serve", "--model", small_model_file, "--collect", "/proc/mine", check=False),
+                          r"--collect /proc/mine: cannot write into /proc/mine \(.*\); choose a folder you can")
+    assert not (a_file.parent / "mine").exists()
 
 
 @pytest.mark.parametrize("package", ["fastapi", "httptools", "orjson"])

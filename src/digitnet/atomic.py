@@ -4,17 +4,22 @@ A crash or Ctrl-C halfway leaves either the old file or none, never half a
 file: `os.replace` is atomic on the same filesystem.
 """
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 
 
-def ensure_writable(folder):
-    """Make `folder` if need be and check, by writing a temp file there, that files can be written in
-    it: OSError if not. A command calls this at its start, rather than fail after its work."""
+def check_writable(folder):
+    """Check, making nothing, that files can be written in `folder` once `atomic_write` makes it: the
+    nearest part of it that exists must be a folder that takes a temp file. NotADirectoryError names
+    a file in the way; any other OSError is the test write's. A command calls this at its start, so as
+    not to fail after its work."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tempfile.TemporaryFile(dir=folder).close()
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(existing))
+    tempfile.TemporaryFile(dir=existing).close()
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from ..atomic import ensure_writable
+from .. import atomic
 from ..augment import KINDS, USED, Augment
 from ..backend import DEVICES
 from ..errors import DigitnetError
@@ -38,13 +38,13 @@ def model_path(path):
 
 
 def check_writable(folder, what):
-    """Find out at the start, not after the work, that files can be written in `folder` (made if need
-    be); `what` names the argument in the message, e.g. "--out m.npz"."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise DigitnetError(f"{what}: {folder} is a file, not a folder; choose a folder you can write to")
+    """Find out at the start, not after the work, that files can be written in `folder` (which need not
+    exist yet); `what` names the argument in the message, e.g. "--out m.npz"."""
     try:
-        ensure_writable(folder)
+        atomic.check_writable(folder)
+    except NotADirectoryError as e:
+        raise DigitnetError(f"{what}: {e.filename} is a file, not a folder; choose a folder you can write "
+                            f"to") from None
     except OSError as e:
         raise DigitnetError(f"{what}: cannot write into {folder} ({e.strerror or e}); choose a folder you can "
                             f"write to") from None

@@ -68,7 +68,8 @@ def create_app(model, metadata=None, collect=None):
     async def describe():
         return model_description(model, app.state.metadata, app.state.collect)
 
-    @app.get("/api/weights/{layer}/{unit}", summary="The incoming weights of one unit")
+    @app.get("/api/weights/{layer}/{unit}", summary="The incoming weights of one unit",
+             responses={404: {"description": "no such layer or unit: {\"error\": \"...\"}"}})
     async def weights(layer: int, unit: int):
         return unit_weights(model, layer, unit)
 

@@ -1,5 +1,5 @@
 """The API's documentation at /docs: Swagger UI, with its files served from here so that it works
-offline, and /api/predict's entry in the OpenAPI schema, written by hand because FastAPI writes the
+offline, and the OpenAPI schema with /api/predict's entry, written by hand because FastAPI writes the
 schema for its own routes only and /api/predict is a plain ASGI endpoint (app.py)."""
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
@@ -16,17 +16,25 @@ def add_docs(app):
 
     from swagger_ui_bundle import swagger_ui_path          # Swagger UI's files, so that /docs works offline
     app.mount("/docs-files", StaticFiles(directory=str(swagger_ui_path)), name="docs-files")
-    document(app, "/api/predict", {"post": PREDICT_DOCS})
+    amend_schema(app)
 
 
-def document(app, path, operations):
-    """List `path` with its `operations` in the app's OpenAPI schema (/docs), which FastAPI writes for
-    its own routes only (FastAPI's guide, "Extend OpenAPI")."""
+def amend_schema(app):
+    """Two corrections to the OpenAPI schema FastAPI writes (FastAPI's guide, "Extend OpenAPI"): list
+    /api/predict, since FastAPI lists its own routes only, and say 400 {"error": ...} where FastAPI
+    says 422 {"detail": [...]}, since refusals.py answers a bad path parameter that way."""
     schema = app.openapi
 
     def openapi():
         if app.openapi_schema is None:
-            schema()["paths"][path] = operations
+            spec = schema()
+            spec["paths"]["/api/predict"] = {"post": PREDICT_DOCS}
+            for operation in (op for ops in spec["paths"].values() for op in ops.values()):
+                if operation["responses"].pop("422", None) is not None:
+                    operation["responses"]["400"] = {"description": "a parameter that is not a whole number: "
+                                                                    "{\"error\": \"...\"}"}
+            for name in ("HTTPValidationError", "ValidationError"):
+                spec.get("components", {}).get("schemas", {}).pop(name, None)
         return app.openapi_schema
     app.openapi = openapi
 

@@ -2,6 +2,8 @@
 it. Our own (`BadRequest`, 400 unless said), Starlette's (404 for a path it has no route for, 405 for
 a method a route does not take) and FastAPI's (a path parameter that is not a number) alike, and a
 body over 2 MB gets 413 before it is read whole (`BodyLimit`)."""
+from http import HTTPStatus
+
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -37,19 +39,27 @@ def add_refusals(app):
     async def not_here(request, error):
         return JSONResponse({"error": http_message(request, error)}, error.status_code, headers=error.headers)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)         # FastAPI's own would say 422 {"detail": [...]}
     async def invalid(request, error):
-        return refusal(BadRequest("; ".join(f"{e['loc'][-1]} {e['input']!r}: {e['msg']}" for e in error.errors())))
+        return refusal(BadRequest(validation_message(error)))
 
 
 def http_message(request, error):
-    """Starlette's HTTPException, said plainly: what was asked for, and what to do instead."""
-    path = request.url.path
-    if error.status_code == 404:
+    """Starlette's HTTPException, said plainly: what was asked for, and what to do instead. Starlette's
+    own 404 and 405 carry only the status's name, which says neither."""
+    path, plain = request.url.path, error.detail == HTTPStatus(error.status_code).phrase
+    if error.status_code == 404 and plain:
         return f"{path}: no such page or API route (the API's routes are listed at /docs)"
-    if error.status_code == 405:
-        return f"{request.method} is not allowed on {path}: use {error.headers.get('Allow', 'another method')}"
+    if error.status_code == 405 and plain:
+        allowed = (error.headers or {}).get("Allow")
+        return f"{request.method} is not allowed on {path}" + (f": use {allowed}" if allowed else "")
     return str(error.detail)
+
+
+def validation_message(error):
+    """FastAPI's RequestValidationError (a path parameter that is not a whole number), said plainly."""
+    problems = [f"{(e.get('loc') or ['request'])[-1]} {e.get('input')!r}: {e.get('msg')}" for e in error.errors()]
+    return "; ".join(problems) + " (the API's routes and their parameters are listed at /docs)"
 
 
 class BodyLimit:

@@ -1,0 +1,104 @@
+"""The web app called in-process, without a server: /api/predict past FastAPI's middleware stack
+answers as through it, a client that leaves mid-body, a drawing the server cannot save, and the
+framework's own refusals in the API's words."""
+import asyncio
+
+import httpx
+from fastapi import FastAPI, HTTPException
+
+from digitnet import load_mnist, load_model
+from digitnet.web.app import create_app
+from digitnet.web.refusals import add_refusals
+from test_serve import data_url, drawn_one, png
+
+
+def test_predict_past_the_middleware_answers_as_through_it(small_model_file, mnist_dir):
+    """POST /api/predict skips FastAPI's middleware stack (DigitApp); through the stack, as any other
+    route goes, every answer must be the same."""
+    model = load_model(small_model_file)
+    app = create_app(model, model.metadata)
+    x = load_mnist(mnist_dir, progress=False).x_test[:1].reshape(28, 28)
+
+    async def megabytes(n):                              # a body with no Content-Length: counted as it comes
+        for _ in range(n):
+            yield b"x" * (1024 * 1024)
+
+    def requests():
+        return [{"json": {"pixels": x.tolist()}}, {"json": {"image": data_url(drawn_one())}},
+                {"files": {"file": ("one.png", png(drawn_one()), "image/png")}}, {"files": {"f": ("a.png", b"x")}},
+                {"content": b"{not json"}, {"json": {"pixels": [[2.0] * 28] * 28}},
+                {"content": b"x", "headers": {"content-type": "multipart/form-data"}},
+                {"content": b"x" * (2 * 1024 * 1024 + 1)},
+                {"content": megabytes(3), "headers": {"content-type": "application/json"}}]
+
+    async def answers(asgi):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://digitnet") as client:
+            return [await client.post("/api/predict", **request) for request in requests()]
+
+    past = asyncio.run(answers(app))
+    assert app.middleware_stack is None                  # built on the first request that goes through it
+    through = asyncio.run(answers(lambda scope, receive, send: FastAPI.__call__(app, scope, receive, send)))
+    assert [r.status_code for r in past] == [200, 200, 200, 400, 400, 400, 400, 413, 413]
+    for a, b in zip(past, through):
+        assert a.status_code == b.status_code and a.headers["content-type"] == b.headers["content-type"]
+        assert {**a.json(), "milliseconds": 0} == {**b.json(), "milliseconds": 0}
+
+
+def test_a_client_that_leaves_mid_body_ends_the_request_quietly(small_model_file):
+    """A phone that loses its connection halfway through an upload: no answer, and no error raised
+    to the server (which would log a traceback), past the middleware stack or through it."""
+    model = load_model(small_model_file)
+    app = create_app(model, model.metadata)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"1000")]
+    for path in ("/api/predict", "/api/collect"):
+        arriving = iter([{"type": "http.request", "body": b'{"pix', "more_body": True}, {"type": "http.disconnect"}])
+        sent = []
+
+        async def receive():
+            return next(arriving)
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "root_path": "",
+                 "query_string": b"", "headers": headers, "http_version": "1.1", "scheme": "http",
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 8000)}
+        asyncio.run(app(scope, receive, send))
+        assert sent == [], path
+
+
+def test_a_drawing_the_server_cannot_save_gets_500_and_a_reason(small_model_file, tmp_path):
+    model = load_model(small_model_file)
+    folder = tmp_path / "collected"
+    app = create_app(model, model.metadata, folder)
+    folder.write_text("")                                  # the folder went away, and a file took its name
+
+    async def collect():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://digitnet") as client:
+            return await client.post("/api/collect", json={"image": data_url(drawn_one()), "label": 1})
+
+    response = asyncio.run(collect())
+    assert response.status_code == 500
+    assert response.json()["error"] == f"the server could not save the drawing in {folder} (Not a directory)"
+
+
+def test_the_frameworks_refusals_keep_what_they_say():
+    """A 404 with a detail of its own keeps it; a 405 that names no allowed method still answers."""
+    app = FastAPI()
+    add_refusals(app)
+
+    @app.get("/gone")
+    async def gone():
+        raise HTTPException(404, "this unit was pruned")
+
+    @app.get("/closed")
+    async def closed():
+        raise HTTPException(405)
+
+    async def ask(path):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://digitnet") as client:
+            return await client.get(path)
+
+    pruned, refused = asyncio.run(ask("/gone")), asyncio.run(ask("/closed"))
+    assert (pruned.status_code, pruned.json()) == (404, {"error": "this unit was pruned"})
+    assert (refused.status_code, refused.json()) == (405, {"error": "GET is not allowed on /closed"})
