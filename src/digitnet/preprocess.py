@@ -45,7 +45,7 @@ def load_image(source):
     elif isinstance(source, (str, Path)):
         image = _open(Path(source))
     elif isinstance(source, (bytes, bytearray)):
-        image = _decode(io.BytesIO(source), "the image")
+        image = _decode(io.BytesIO(source), None)
     else:
         raise DigitnetError(f"cannot read an image from a {type(source).__name__}: "
                             "give a file path, the file's bytes, a PIL image or a NumPy array")
@@ -64,22 +64,24 @@ def _open(path):
 
 
 def _decode(file, name):
-    """The first frame of the image in `file` (a path or a file object), decoded; `name` for messages."""
+    """The first frame of the image in `file` (a path or a file object), decoded; `name` (None for bytes)
+    begins the messages."""
+    where = f"{name}: " if name else ""
     try:
         with warnings.catch_warnings():                  # Pillow's own warning for big images: we refuse them
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(file)
         if image.width * image.height > MAX_PIXELS:      # checked from the header, before decoding
-            raise DigitnetError(f"{name}: image is {image.width}x{image.height} pixels, more than the "
+            raise DigitnetError(f"{where}image is {image.width}x{image.height} pixels, more than the "
                                 f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
         image.seek(0)                                    # first frame of a GIF or multi-page TIFF
         image.load()
     except UnidentifiedImageError:
-        raise DigitnetError(f"{name}: not an image file (PNG, JPEG, BMP, GIF, TIFF, WebP, ...)") from None
+        raise DigitnetError(f"{where}not an image file (PNG, JPEG, BMP, GIF, TIFF, WebP, ...)") from None
     except Image.DecompressionBombError:
-        raise DigitnetError(f"{name}: image is too large to decode safely; scale it down first") from None
+        raise DigitnetError(f"{where}image is too large to decode safely; scale it down first") from None
     except (OSError, SyntaxError, ValueError) as e:
-        raise DigitnetError(f"{name}: the image file is corrupt or truncated ({e})") from None
+        raise DigitnetError(f"{where}the image file is corrupt or truncated ({e})") from None
     return image
 
 

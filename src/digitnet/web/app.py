@@ -187,10 +187,10 @@ def pixels(rows):
         raise BadRequest("\"pixels\" must be 28 rows of 28 numbers in [0, 1]")
     if not set(map(type, itertools.chain.from_iterable(rows))) <= {int, float}:    # JSON's true is no number
         raise BadRequest("\"pixels\" must hold numbers only")
-    x = np.array(rows, dtype=np.float32)
+    x = np.array(rows, dtype=np.float64)                 # checked before float32, which turns 1e300 into inf
     if not (0 <= x.min() and x.max() <= 1):
         raise BadRequest(f"pixel values must lie in [0, 1], found {x.min():g} to {x.max():g}")
-    return x
+    return x.astype(np.float32)
 
 
 def reading(model, x):
@@ -218,7 +218,7 @@ def unit_weights(model, layer, unit):
     w = to_numpy(dense.W[:, unit])
     side = math.isqrt(w.size)
     shape = [side, side] if layer == 1 and side * side == w.size else [w.size]      # pixels: an image
-    return {"layer": layer, "unit": unit, "shape": shape, "weights": np.round(w, 5).tolist()}
+    return {"layer": layer, "unit": unit, "shape": shape, "weights": np.round(w.astype(np.float64), 5).tolist()}
 
 
 def save_drawing(folder, body):
