@@ -159,3 +159,10 @@ def test_refuses_to_save_nan_model(tmp_path):
     with pytest.raises(ModelFileError, match="refusing to save a model whose weights contain NaN"):
         save_model(model, tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())
+
+
+def test_saving_onto_a_directory_names_it_and_writes_nothing(tmp_path):
+    (tmp_path / "models").mkdir()
+    with pytest.raises(IsADirectoryError, match=f"is a directory, not a file: '{re.escape(str(tmp_path))}/models'"):
+        save_model(MLP(sizes=(4, 2)), tmp_path / "models")
+    assert [p.name for p in tmp_path.iterdir()] == ["models"] and not list((tmp_path / "models").iterdir())

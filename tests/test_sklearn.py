@@ -88,6 +88,19 @@ def test_partial_fit_learns_epoch_by_epoch():
         clf.partial_fit(X_train[:5] / 16, np.full(5, 11))
 
 
+@pytest.mark.parametrize("setting, message", [
+    ({"batch_size": 0}, r"'batch_size' parameter of DigitnetClassifier must be an int in the range \[1, inf\)"),
+    ({"max_iter": 0}, r"'max_iter' parameter .* must be an int in the range \[1, inf\)\. Got 0"),
+    ({"learning_rate": float("nan")}, r"'learning_rate' parameter .* must be a float in the range \(0\.0, inf\)"),
+    ({"validation_fraction": 1.0}, r"'validation_fraction' parameter .* range \(0\.0, 1\.0\)\. Got 1\.0"),
+    ({"activation": "gelu"}, r"'activation' parameter .* must be a str among .*'relu'.*Got 'gelu'"),
+    ({"schedule": "warm"}, r"'schedule' parameter .* must be a str among .*'one-cycle'"),
+])
+def test_a_parameter_out_of_range_is_refused_as_scikit_learn_refuses_it(setting, message):
+    with pytest.raises(ValueError, match=message):                  # InvalidParameterError is a ValueError
+        DigitnetClassifier(**setting).fit(np.eye(4), [0, 1, 0, 1])
+
+
 @pytest.mark.skipif(__import__("importlib").util.find_spec("cupy") is not None, reason="CuPy is installed")
 def test_gpu_without_cupy_is_a_clear_error():
     with pytest.raises(Exception, match="--device gpu needs CuPy, which is not installed"):

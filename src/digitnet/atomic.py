@@ -26,6 +26,8 @@ def check_writable(folder):
 def atomic_write(path, mode="wb"):
     """Context manager yielding a file object whose contents replace `path` on success."""
     path = Path(path)
+    if path.is_dir():                       # found now, not at the rename, which would name the temp file
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)

@@ -15,15 +15,21 @@ MLPClassifier does (`tol`, `n_iter_no_change`), or when the validation score no 
 import math
 import warnings
 
+from numbers import Integral, Real
+
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
+from .backend import DEVICES
+from .layers import ACTIVATIONS
+from .losses import LOSSES
 from .network import MLP
-from .optimizers import make_optimizer
+from .optimizers import OPTIMIZERS, make_optimizer
 from .schedules import SCHEDULES
 from .training import fit
 
@@ -34,14 +40,31 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
     hidden_layer_sizes, activation ("relu", "leaky_relu", "tanh", "sigmoid"), loss ("ce", "mse"),
     optimizer ("adam", "sgd", "momentum", "nesterov"), learning_rate, batch_size (at most the
     number of examples), max_iter (epochs), l2 (weight decay), dropout, schedule (the learning
-    rate of each epoch: "constant", "cosine" or "linear" over max_iter epochs), tol and
+    rate of each epoch over max_iter epochs: "constant", "step", "exponential", "linear", "cosine"
+    or "one-cycle", as `digitnet train --schedule`), tol and
     n_iter_no_change (stop once the training loss has not improved by tol for that many epochs;
     tol=None trains every epoch), early_stopping and validation_fraction (stop on the score of a
     held-out part instead, and keep the best weights), random_state, device ("cpu", "gpu").
 
     After `fit`: model_ (the digitnet MLP), classes_, n_features_in_, loss_curve_, n_iter_, and
     best_loss_, or with early_stopping validation_scores_ and best_validation_score_.
+
+    A parameter out of its range is refused when `fit` starts, by scikit-learn's own checks of
+    `_parameter_constraints`, as its estimators' are (InvalidParameterError, a ValueError).
     """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))], "loss": [StrOptions(set(LOSSES))],
+        "optimizer": [StrOptions(set(OPTIMIZERS))], "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")], "l2": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")], "schedule": [StrOptions(set(SCHEDULES))],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")], "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")], "random_state": ["random_state"],
+        "device": [StrOptions(set(DEVICES))],
+    }
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", loss="ce", optimizer="adam",
                  learning_rate=1e-3, batch_size=200, max_iter=200, l2=1e-4, dropout=0.0, schedule="constant",
@@ -64,6 +87,7 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.device = device
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train a fresh network on X (n, n_features), y (n,); returns self."""
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=True)
@@ -72,6 +96,7 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
         self._start(X.shape[1])
         return self._epochs(X.astype(np.float32), y, self.max_iter)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One more epoch on X, y; the first call needs `classes`, every label there will be."""
         first = not hasattr(self, "model_")
