@@ -46,6 +46,7 @@ def test_built_from_layers():
     (dict(loss="hinge"), "unknown loss 'hinge'"),
     (dict(init="zeros"), "unknown init 'zeros'"),
     (dict(dropout=1.5), "dropout 1.5 must be at least 0 and below 1"),
+    (dict(random_state=-1), "random_state -1 must be a whole number from 0"),
 ])
 def test_bad_settings_are_named(kwargs, message):
     with pytest.raises(DigitnetError, match=message):

@@ -185,6 +185,12 @@ ZOO = {
                                                     inside_a_file(t, "seen.png")],
                                       r"--show-input .*seen\.png: .*file is a file, not a folder"),
     "argument data missing": (lambda t, m: ["train", "--data", t / "nowhere"], r"nowhere"),
+    "argument seed negative": (lambda t, m: ["train", "--data", m, "--seed", "-1"],
+                               r"argument --seed: '-1': a seed is a whole number from 0"),
+    "argument seed negative gradcheck": (lambda t, m: ["gradcheck", "--seed", "-2"], r"'-2': a seed is a whole number"),
+    "argument seed not a number explain": (lambda t, m: ["explain", "--seed", "x"], r"'x': a seed is a whole number"),
+    "argument resume a model file": (lambda t, m: ["train", "--data", m, "--resume", model_file(t)],
+                                     r"--resume .*model\.npz is a file: name the checkpoint folder"),
 }
 
 

@@ -76,6 +76,8 @@ class MLP:
         if loss not in LOSSES:
             raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
         self.loss = LOSSES[loss]()
+        if isinstance(random_state, (int, np.integer)) and random_state < 0:
+            raise DigitnetError(f"random_state {random_state} must be a whole number from 0, e.g. 0")
         self.rng = np.random.default_rng(random_state)
         if layers is None:
             layers = build_layers(sizes, activation, loss, init, dropout, self.rng, input_dropout)

@@ -26,6 +26,17 @@ def layer_sizes(text):
     return sizes
 
 
+def seed(text):
+    """A random seed: a whole number from 0 (an argparse type: a bad value is argparse's one-line error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a seed is a whole number from 0, e.g. 0")
+    return value
+
+
 def add_device_argument(parser, what):
     parser.add_argument("--device", choices=DEVICES, default="cpu",
                         help=f"where to {what}: cpu (NumPy, default) or gpu (CuPy on an NVIDIA GPU, "

@@ -8,7 +8,7 @@ from ..layers import ACTIVATIONS
 from ..losses import LOSSES
 from ..network import MLP
 from ..optimizers import SGD
-from .common import add_data_argument, layer_sizes
+from .common import add_data_argument, layer_sizes, seed
 
 LOSS_WORDS = {"ce": "softmax cross-entropy", "mse": "quadratic cost on sigmoid outputs"}
 
@@ -25,7 +25,7 @@ def add_parser(sub):
     p.add_argument("--loss", choices=sorted(LOSSES), default="ce", help="ce (default) or mse")
     p.add_argument("--batch", type=int, default=4, metavar="N", help="images in the batch (default 4)")
     p.add_argument("--lr", type=float, default=0.1, metavar="RATE", help="SGD's learning rate (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the starting weights (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the starting weights (default 0)")
     p.add_argument("--column", action="store_true",
                    help="the column convention of many tutorials: W1 (n1, 784) · A0 (784, m)")
     p.set_defaults(run=run)

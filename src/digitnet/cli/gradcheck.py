@@ -5,7 +5,7 @@ from ..errors import DigitnetError
 from ..gradcheck import TOLERANCE, check_network, float64_network
 from ..layers import ACTIVATIONS
 from ..losses import LOSSES
-from .common import layer_sizes
+from .common import layer_sizes, seed
 
 
 def add_parser(sub):
@@ -21,7 +21,7 @@ def add_parser(sub):
     p.add_argument("--dropout", type=float, default=0.0, metavar="RATE", help="dropout after each hidden layer")
     p.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA", help="L2 weight decay (default 0)")
     p.add_argument("--batch", type=int, default=8, metavar="N", help="random inputs in the batch (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the weights and inputs (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the weights and inputs (default 0)")
     p.set_defaults(run=run)
 
 

@@ -20,7 +20,7 @@ from ..interrupt import TrainingInterrupted
 from ..schedules import SCHEDULES
 from ..training import check_settings, fit
 from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
-                     check_writable, make_augment, percent)
+                     check_writable, make_augment, percent, seed)
 
 # Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
 # The rates go with them: Adam's and the SGD family's, each tuned for batch 512 and 8 epochs.
@@ -74,7 +74,7 @@ def add_parser(sub):
                    "loss has not improved for EPOCHS epochs, and keep the best epoch's weights (default: off)")
     add_augment_arguments(p, "transform every training batch on the fly (default none)")
     p.add_argument("--init", choices=sorted(INITIALIZERS), help="weight init (default: he for relu, glorot otherwise)")
-    p.add_argument("--seed", type=int, help="random seed: same seed, same weights (default 0)")
+    p.add_argument("--seed", type=seed, help="random seed: same seed, same weights (default 0)")
     p.add_argument("--validation-size", type=int, metavar="N",
                    help="training images held out for validation (default 5000)")
     p.add_argument("--out", metavar="MODEL.npz", help="where to save the model (default: the "
@@ -106,6 +106,9 @@ def settings(args):
 def resumed_settings(args):
     """(settings, command) of the run whose checkpoint --resume names, from DIR/command.json; a flag
     given now must agree with it."""
+    if Path(args.resume).is_file():
+        raise DigitnetError(f"--resume {args.resume} is a file: name the checkpoint folder (MODEL.checkpoint) that "
+                            f"an interrupted `digitnet train` leaves")
     path = Path(args.resume) / COMMAND
     try:
         command = json.loads(path.read_text(encoding="utf-8"))
