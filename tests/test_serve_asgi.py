@@ -1,13 +1,13 @@
 """The web app called in-process, without a server: /api/predict past FastAPI's middleware stack
-answers as through it, a client that leaves mid-body, a drawing the server cannot save, and the
-framework's own refusals in the API's words."""
+answers as through it, a client that leaves mid-body, a drawing the server cannot save, drawings
+saved at once, and the framework's own refusals in the API's words."""
 import asyncio
 
 import httpx
 from fastapi import FastAPI, HTTPException
 
 from digitnet import load_mnist, load_model
-from digitnet.web.app import create_app
+from digitnet.web.app import create_app, save_drawing
 from digitnet.web.refusals import add_refusals
 from test_serve import data_url, drawn_one, png
 
@@ -102,3 +102,10 @@ def test_the_frameworks_refusals_keep_what_they_say():
     pruned, refused = asyncio.run(ask("/gone")), asyncio.run(ask("/closed"))
     assert (pruned.status_code, pruned.json()) == (404, {"error": "this unit was pruned"})
     assert (refused.status_code, refused.json()) == (405, {"error": "GET is not allowed on /closed"})
+
+
+def test_drawings_saved_in_the_same_second_are_all_kept(tmp_path):
+    """Corrections arrive together (several users, --workers N): each gets a file of its own."""
+    body = {"image": data_url(drawn_one()), "label": 4}
+    saved = {save_drawing(tmp_path, body)["saved"] for _ in range(50)}
+    assert len(saved) == 50 and len(list((tmp_path / "4").iterdir())) == 50

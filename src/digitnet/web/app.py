@@ -23,6 +23,7 @@ import json
 import math
 import os
 import time
+import uuid
 from importlib import resources
 from pathlib import Path
 
@@ -230,7 +231,8 @@ def save_drawing(folder, body):
         raise BadRequest("\"label\" must be the true digit, 0 to 9")
     data = image_bytes(body.get("image"))
     preprocess(data)                                     # only readable drawings are kept
-    path = Path(folder) / str(label) / f"{time.strftime('%Y%m%d-%H%M%S')}-{time.perf_counter_ns() % 10**6:06d}.png"
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.png"   # unique across --workers too
+    path = Path(folder) / str(label) / name
     try:
         with atomic_write(path) as f:                    # makes the label's folder if need be
             f.write(data)
