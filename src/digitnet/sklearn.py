@@ -14,7 +14,6 @@ MLPClassifier does (`tol`, `n_iter_no_change`), or when the validation score no 
 """
 import math
 import warnings
-
 from numbers import Integral, Real
 
 import numpy as np

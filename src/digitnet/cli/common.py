@@ -28,13 +28,9 @@ def layer_sizes(text):
 
 def seed(text):
     """A random seed: a whole number from 0 (an argparse type: a bad value is argparse's one-line error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
+    if not text.isdigit():
         raise argparse.ArgumentTypeError(f"{text!r}: a seed is a whole number from 0, e.g. 0")
-    return value
+    return int(text)
 
 
 def add_device_argument(parser, what):

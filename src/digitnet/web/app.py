@@ -53,8 +53,6 @@ def create_app(model, metadata=None, collect=None):
     app = DigitApp(title="digitnet", version="1", docs_url=None, redoc_url=None,
                    description="Read handwritten digits with a network trained from scratch (see README).")
     app.add_middleware(BodyLimit)
-    app.state.model, app.state.metadata, app.state.collect = model, metadata or {}, collect
-
     add_refusals(app)
 
     @app.get("/", include_in_schema=False)
@@ -67,7 +65,7 @@ def create_app(model, metadata=None, collect=None):
 
     @app.get("/api/model", summary="The network's architecture, training settings and metrics")
     async def describe():
-        return model_description(model, app.state.metadata, app.state.collect)
+        return model_description(model, metadata or {}, collect)
 
     @app.get("/api/weights/{layer}/{unit}", summary="The incoming weights of one unit",
              responses={404: {"description": "no such layer or unit: {\"error\": \"...\"}"}})
@@ -76,11 +74,11 @@ def create_app(model, metadata=None, collect=None):
 
     predict = Predict(model)                              # listed in /docs by docs.add_docs
     app.add_route(PREDICT, predict, methods=["POST"], include_in_schema=False)
-    app.shortcut = BodyLimit(predict)     # POST /api/predict, past the stack (DigitApp)
+    app.shortcut = BodyLimit(predict)                     # POST /api/predict, past the stack (DigitApp)
 
     @app.post("/api/collect", summary="Save a drawing and its true label (digitnet serve --collect DIR)")
     async def collect_one(request: Request):
-        return save_drawing(app.state.collect, await json_body(request))
+        return save_drawing(collect, await json_body(request))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     add_docs(app)
