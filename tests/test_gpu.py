@@ -81,6 +81,32 @@ def test_same_seed_same_weights_on_the_gpu(cp, mnist):
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
+def test_a_run_resumed_mid_epoch_gives_the_unbroken_weights_on_the_gpu(cp, mnist, tmp_path, monkeypatch):
+    """CuPy's generators cannot be saved: fit seeds each epoch's dropout masks, and a resumed epoch
+    draws again the masks of the batches it trained on before it stopped."""
+    from digitnet import training
+
+    def run(**settings):
+        model = MLP(sizes=(784, 64, 10), dropout=0.2, input_dropout=0.1, random_state=4, device="gpu")
+        fit(model, mnist.x_train[:3000], mnist.y_train[:3000], epochs=2, batch_size=100, random_state=4,
+            verbose=0, **settings)
+        return to_numpy(model.params)
+
+    unbroken, step, calls = run(), training.train_step, []
+
+    def crash_at(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 45:                                    # batch 15 of epoch 2
+            raise RuntimeError("the machine went down")
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_step", crash_at)
+    with pytest.raises(RuntimeError):
+        run(checkpoint_dir=tmp_path, checkpoint_every=1e-9)     # a checkpoint after every step
+    monkeypatch.setattr(training, "train_step", step)
+    np.testing.assert_array_equal(run(checkpoint_dir=tmp_path, resume=tmp_path), unbroken)
+
+
 def test_the_cli_trains_and_predicts_on_the_gpu(cp, mnist_dir, tmp_path):
     out = tmp_path / "m.npz"
     trained = subprocess.run([sys.executable, "-m", "digitnet", "train", "--device", "gpu", "--data", str(mnist_dir),

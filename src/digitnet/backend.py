@@ -74,7 +74,8 @@ def to_numpy(x):
 
 
 def random_generator(seed, xp):
-    """A generator of uniform numbers on xp's device: `rng.random(shape, dtype=...)`.
+    """A generator of uniform numbers on xp's device, `rng.random(shape, dtype=...)`, from `seed`
+    (an int or a np.random.SeedSequence).
 
     NumPy and CuPy each have their own (the same seed gives different numbers
     on the two). Any other namespace gets NumPy's numbers copied into it."""

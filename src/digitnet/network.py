@@ -68,7 +68,8 @@ class MLP:
         dropout=0.0, random_state=0, device="cpu", input_dropout=0.0)  builds the layers itself;
     MLP(layers=[Dense(784, 10), ...], loss="ce")  takes them ready-made.
 
-    `random_state` seeds the weights and dropout masks: same seed, same network.
+    `random_state` seeds the weights and, on NumPy, the dropout masks: same seed,
+    same network. (On other backends fit seeds the masks from its own random_state.)
     """
 
     def __init__(self, sizes=(784, 256, 128, 10), activation="relu", loss="ce", init=None,
@@ -121,16 +122,38 @@ class MLP:
         """Move the parameters to `device` ("cpu", "gpu"; see backend.py) and return the model.
 
         The gradients start at zero there. Dropout gets a generator on the
-        device, seeded from the model's own."""
+        device (seed_dropout)."""
         xp = array_module(device)
         if xp is self.xp:
             return self
         params = to_device(self.params, xp)
         self._bind(params, xp.zeros_like(params))
-        for layer in self.layers:
-            if isinstance(layer, Dropout):
-                layer.rng = random_generator(int(self.rng.integers(2**63)), xp)
+        self.seed_dropout()
         return self
+
+    def seed_dropout(self, seed=None, skip=0, batch_size=0):
+        """Give each Dropout layer the generator that draws its masks.
+
+        On NumPy that is the model's own generator, whose state a checkpoint keeps.
+        CuPy's generators cannot be saved, so on any other backend each layer gets
+        one of its own on the device, spawned from `seed` (a np.random.SeedSequence;
+        None: one seeded from the model's generator; fit passes one per epoch). It
+        then draws the masks of the first `skip` batches of `batch_size` examples
+        again: those a resumed epoch has trained on before it stopped."""
+        widths, width = {}, self.dense[0].n_in            # each Dropout layer's input width
+        for layer in self.layers:
+            width = layer.n_out if isinstance(layer, Dense) else width
+            if isinstance(layer, Dropout):
+                widths[layer] = width
+        if self.xp is np or not widths:
+            for layer in widths:
+                layer.rng = self.rng
+            return
+        seed = np.random.SeedSequence(int(self.rng.integers(2**63))) if seed is None else seed
+        for (layer, width), child in zip(widths.items(), seed.spawn(len(widths))):
+            layer.rng = random_generator(child, self.xp)
+            for _ in range(skip if layer.rate > 0 else 0):
+                layer.rng.random((batch_size, width), dtype=self.params.dtype)
 
     def __getstate__(self):
         """For pickle and copy: the namespace is a module, and the layers' views are rebuilt."""

@@ -159,6 +159,7 @@ def _epochs(model, opt, data, validation, steps, position, shown, callbacks, sav
     for epoch in range(position.epoch, steps.epochs + 1):
         position.epoch, position.shuffle_state = epoch, rng.bit_generator.state
         batches = itertools.islice(_batches(rng, n, steps.batch_size, model.xp), position.batch, None)
+        steps.seed_dropout(model, epoch, position.batch)
         with progress.bar(shown, steps.per_epoch, f"epoch {epoch}/{steps.epochs}") as bar:
             bar.update(position.batch)
             total_loss, correct, started = _epoch(model, opt, data, batches, steps, position, bar, saver, stop)
@@ -215,7 +216,7 @@ def _epoch(model, opt, data, batches, steps, position, bar, saver, stop):
 
 class _Steps:
     """How each step runs besides its four lines: the learning rate, the batch's images (augmented),
-    the penalty and constraint on the update, and the divergence guard that watches the loss."""
+    the dropout masks' seeds, the penalty and constraint on the update, and the divergence guard."""
 
     def __init__(self, learning_rate, factor, epochs, per_epoch, batch_size, *, l2, max_norm, augment, seed):
         self.peak, self.factor, self.epochs, self.per_epoch = learning_rate, factor, epochs, per_epoch
@@ -230,6 +231,11 @@ class _Steps:
         if self.augment.kind == "none":
             return xb
         return self.augment(xb, np.random.default_rng((self.seed, epoch, b)))
+
+    def seed_dropout(self, model, epoch, done):
+        """Seed the epoch's dropout masks by (seed, epoch), past the `done` batches a resumed epoch has
+        trained on, so that a resumed run draws the very same ones (MLP.seed_dropout; NumPy: no-op)."""
+        model.seed_dropout(np.random.SeedSequence((self.seed, epoch)), done, self.batch_size)
 
     def learning_rate(self, epoch, b):
         """The rate at batch b (from 0) of `epoch` (from 1): the peak times the schedule's factor."""
