@@ -14,9 +14,10 @@ in CI rather than on somebody's GPU.
 A device is "cpu" (NumPy), "gpu" (CuPy, installed with `pip install -e .[gpu]`)
 or, for tests, an Array API module such as array_api_strict.
 
-Arrays are made fresh at every operation (no `out=` buffers: the standard has
-none). On a GPU CuPy's memory pool makes that cheap; on the CPU the step's
-time is in the matrix products and the update (benchmarks/README.md).
+Most operations make fresh arrays (the standard has no `out=` buffers); the
+few in-place writes are named (`+=`, `dW[...] =`, the optimizers' updates). On
+a GPU CuPy's memory pool makes fresh arrays cheap; on the CPU the step's time
+is in the matrix products and the update (benchmarks/README.md).
 """
 import array_api_compat
 import numpy as np

@@ -59,12 +59,12 @@ def add_parser(sub):
                    "sgd 0.5, momentum and nesterov 0.2)")
     p.add_argument("--schedule", choices=list(SCHEDULES), help="learning rate over training: cosine (default) "
                    "decays it smoothly to 0, linear straight to 0, step divides it by 10 halfway and again at "
-                   "3/4, exponential by the same factor every epoch (to 1%%), one-cycle warms up over the "
+                   "3/4, exponential by the same factor every epoch (toward 1%%), one-cycle warms up over the "
                    "first 30%% then anneals, constant keeps it")
     p.add_argument("--epochs", type=int, metavar="N",
                    help=f"passes over the training set (default {DEFAULTS['epochs']})")
     p.add_argument("--batch-size", type=int, metavar="N", help="examples per step (default 512); "
-                   "60000 or more is full-batch gradient descent")
+                   "the training set's size or more is full-batch gradient descent")
     p.add_argument("--l2", type=float, metavar="LAMBDA", help="L2 weight decay (default 0)")
     p.add_argument("--dropout", type=float, metavar="RATE", help="dropout after each hidden layer (default 0)")
     p.add_argument("--input-dropout", type=float, metavar="RATE", help="dropout of input pixels (default 0)")
