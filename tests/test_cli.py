@@ -161,7 +161,7 @@ def test_diverging_training_saves_nothing_and_names_a_rate_that_trains(mnist_dir
     result = digitnet("train", "--lr", 1e5, *flags, check=False)
     assert_one_line_error(result, r"training diverged: .* the learning rate 100000 is too large for this network; "
                                   r"\S+ trained 20 steps without diverging: try --lr \S+$")
-    assert not out.exists()
+    assert not out.exists() and list(tmp_path.iterdir()) == []        # no checkpoint folder left either
     suggested = result.stderr.strip().rsplit("--lr ", 1)[1]
     digitnet("train", "--lr", suggested, *flags, "--quiet")             # the advice works as written
     assert out.exists()

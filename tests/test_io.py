@@ -1,5 +1,6 @@
 """Model files: round trip, atomic writes, and a clear error for every kind of bad file."""
 import json
+import os
 import re
 
 import numpy as np
@@ -159,6 +160,17 @@ def test_refuses_to_save_nan_model(tmp_path):
     with pytest.raises(ModelFileError, match="refusing to save a model whose weights contain NaN"):
         save_model(model, tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())
+
+
+def test_saving_through_a_link_replaces_its_target_and_never_a_device_or_pipe(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "m.npz").symlink_to(tmp_path / "models" / "v1.npz")
+    save_model(MLP(sizes=(4, 2)), tmp_path / "m.npz")
+    assert (tmp_path / "m.npz").is_symlink() and load_model(tmp_path / "models" / "v1.npz").sizes == [4, 2]
+    os.mkfifo(tmp_path / "pipe.npz")
+    with pytest.raises(FileExistsError, match="is not a regular file"):
+        save_model(MLP(sizes=(4, 2)), tmp_path / "pipe.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "models", "pipe.npz"]
 
 
 def test_saving_onto_a_directory_names_it_and_writes_nothing(tmp_path):

@@ -126,13 +126,16 @@ def digitnet(*args):
 
 def test_cli_predicts_the_good_files_and_reports_each_bad_one(model_file, tmp_path):
     good = bad_files(tmp_path)
-    result = digitnet("predict", model_file, tmp_path, "--json", "--show-input", tmp_path / "seen.png")
+    (tmp_path / "empty").mkdir()                          # a folder without images: reported, and the rest read
+    result = digitnet("predict", model_file, tmp_path / "empty", tmp_path, good, "--json", "--show-input",
+                      tmp_path / "seen.png")
     assert result.returncode == 2
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["path"] for r in rows] == [str(good)] and rows[0]["prediction"] == 4
+    assert [r["path"] for r in rows] == [str(good)] * 2 and rows[0]["prediction"] == 4
     assert len(rows[0]["probabilities"]) == 10
     errors = [line for line in result.stderr.splitlines() if line.startswith("digitnet: error:")]
-    assert len(errors) == 4 and "Traceback" not in result.stderr
+    assert len(errors) == 5 and "Traceback" not in result.stderr
+    assert errors[0].endswith("empty: no image files in this directory")
     assert Image.open(tmp_path / "seen.png").size[0] >= 224
 
 

@@ -6,6 +6,7 @@ size does not justify (the peak resident memory of the process is measured).
 HTTP bodies join the zoo once `digitnet serve` exists.
 """
 import gzip
+import json
 import os
 import re
 import struct
@@ -191,10 +192,65 @@ ZOO = {
     "argument seed not a number explain": (lambda t, m: ["explain", "--seed", "x"], r"'x': a seed is a whole number"),
     "argument resume a model file": (lambda t, m: ["train", "--data", m, "--resume", model_file(t)],
                                      r"--resume .*model\.npz is a file: name the checkpoint folder"),
+    "argument out a pipe": (lambda t, m: ["train", "--data", m, "--out", fifo(t / "m.npz")],
+                            r"--out .*m\.npz is not a regular file \(a device, pipe or socket\): name another file"),
+    "argument out a device": (lambda t, m: ["train", "--data", m, "--out", "/dev/null"],
+                              r"--out /dev/null is not a regular file"),
+    "argument out the checkpoint folder": (lambda t, m: ["train", "--data", m, "--out", t / "x.checkpoint"],
+                                           r"the checkpoint folder .*x\.checkpoint is where the model or its history "
+                                           r"goes: choose another --out"),
+    "argument checkpoint dir the model": (lambda t, m: ["train", "--data", m, "--out", t / "m.npz",
+                                                        "--checkpoint-dir", t / "m.npz"],
+                                          r"--checkpoint-dir .*m\.npz is where the model or its history goes"),
+    "argument checkpoint dir a file": (lambda t, m: ["train", "--data", m, "--checkpoint-dir",
+                                                     image(t, "taken", b"")],
+                                       r"--checkpoint-dir .*taken is a file, not a folder; name a folder"),
+    "argument history a folder": (lambda t, m: ["train", "--data", m, "--out",
+                                                folder(t / "h.history.json").with_name("h.npz")],
+                                  r"--out .*h\.npz: its history .*h\.history\.json is a directory"),
+    "argument out empty": (lambda t, m: ["train", "--data", m, "--out", ""], r"argument --out: an empty path"),
+    "argument resume empty": (lambda t, m: ["train", "--data", m, "--resume", ""], r"argument --resume: an empty"),
+    "argument model empty": (lambda t, m: ["evaluate", "", "--data", m], r"argument MODEL: an empty path"),
+    "argument preset empty": (lambda t, m: ["train", "--data", m, "--preset", ""], r"unknown preset ''"),
+    "argument hidden with a gap": (lambda t, m: ["train", "--data", m, "--hidden", "8,,8"],
+                                   r"--hidden '8,,8': expected layer sizes separated by commas"),
+    "argument resume elsewhere": (lambda t, m: ["train", "--resume", checkpoint_folder(t / "c"), "--checkpoint-dir",
+                                                t / "d"],
+                                  r"--checkpoint-dir .*d: a resumed run keeps its checkpoint in .*c; resume without"),
+    "argument resume command without data": (lambda t, m: ["train", "--resume", without_data(t / "c")],
+                                              r"command\.json: damaged; start afresh without --resume"),
+    "predict show input not png": (lambda t, m: ["predict", model_file(t), SEVEN, "--show-input", t / "seen.jpg"],
+                                   r"--show-input .*seen\.jpg: it writes a PNG image; name a \.png file"),
+    "download only without mirror": (lambda t, m: ["download", "--dir", t, "--only"],
+                                      r"--only uses only the --mirror URLs, and none was given"),
+    "download mirror not a url": (lambda t, m: ["download", "--dir", t, "--mirror", "notaurl"],
+                                  r"--mirror notaurl: not an http\(s\) address"),
 }
 
 
 SEVEN = ROOT / "docs" / "examples" / "seven-transparent.png"
+
+
+def checkpoint_folder(path, **command):
+    """A folder as `digitnet train` leaves it, with its command.json (the defaults, or `command`)."""
+    path.mkdir()
+    (path / "command.json").write_text(json.dumps({"settings": {}, "out": str(path.parent / "m.npz"), "data": None,
+                                                   "temporary": False, **command}))
+    return path
+
+
+def without_data(path):
+    """A checkpoint folder whose command.json lacks its "data" key."""
+    checkpoint_folder(path)
+    command = json.loads((path / "command.json").read_text())
+    del command["data"]
+    (path / "command.json").write_text(json.dumps(command))
+    return path
+
+
+def fifo(path):
+    os.mkfifo(path)
+    return path
 
 
 def folder(path):

@@ -9,8 +9,15 @@ from ..errors import DigitnetError
 from ..io import default_model_path
 
 
+def nonempty_path(text):
+    """A file or folder path (an argparse type): an empty one is refused, not taken as "not given"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: name a file or folder")
+    return Path(text)
+
+
 def add_data_argument(parser):
-    parser.add_argument("--data", metavar="DIR", type=Path,
+    parser.add_argument("--data", metavar="DIR", type=nonempty_path,
                         help="a directory of MNIST files (IDX, gzipped or raw, or mnist_train.csv and "
                              "mnist_test.csv); default: the download cache, filled on first use")
 
@@ -55,6 +62,18 @@ def check_writable(folder, what):
     except OSError as e:
         raise DigitnetError(f"{what}: cannot write into {folder} ({e.strerror or e}); choose a folder you can "
                             f"write to") from None
+
+
+def check_output_file(file, what, example=None):
+    """Find out at the start that `file` can be written: no folder, device or pipe in its place, and a
+    folder that takes files. `what` names the argument; `example`, a file name to suggest in a folder."""
+    file = Path(file)
+    if file.is_dir():
+        fix = f"name a file such as {file / example}" if example else "move it, or choose another name"
+        raise DigitnetError(f"{what} is a directory: {fix}")
+    if file.exists() and not file.is_file():
+        raise DigitnetError(f"{what} is not a regular file (a device, pipe or socket): name another file")
+    check_writable(file.parent, what)
 
 
 def percent(fraction):

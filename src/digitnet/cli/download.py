@@ -1,14 +1,16 @@
 """`digitnet download`: fetch the four MNIST files into the cache, checking each checksum."""
-from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..data import MIRRORS, default_data_dir, download_mnist
+from ..errors import DigitnetError
+from .common import nonempty_path
 
 
 def add_parser(sub):
     p = sub.add_parser("download", help="download MNIST into the cache directory",
                        description="Download the four MNIST files from public mirrors, tried in order, "
                                    "each verified by its SHA-256. Files already present and valid are kept.")
-    p.add_argument("--dir", type=Path, metavar="DIR",
+    p.add_argument("--dir", type=nonempty_path, metavar="DIR",
                    help="where to put them (default: $DIGITNET_DATA, else the user cache directory)")
     p.add_argument("--mirror", action="append", metavar="URL",
                    help="a base URL serving the four .gz files, tried before the public mirrors "
@@ -19,6 +21,11 @@ def add_parser(sub):
 
 def run(args):
     target = args.dir or default_data_dir()
+    if args.only and not args.mirror:
+        raise DigitnetError("--only uses only the --mirror URLs, and none was given: add --mirror URL")
+    for url in args.mirror or []:
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise DigitnetError(f"--mirror {url}: not an http(s) address; give one such as http://127.0.0.1:8000/")
     mirrors = [m if m.endswith("/") else m + "/" for m in args.mirror or []]
     download_mnist(target, mirrors=mirrors if args.only else mirrors + MIRRORS)
     print(f"MNIST is in {target}")

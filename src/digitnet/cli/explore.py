@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from ..data import load_mnist
-from .common import add_data_argument, check_writable
+from .common import add_data_argument, check_writable, nonempty_path
 
 DEFAULT_OUT = "digitnet-explore"
 
@@ -13,7 +13,7 @@ def add_parser(sub):
                                    "training and test sets, the mean image of each digit and a histogram of "
                                    "pixel values, as PNG files.")
     add_data_argument(p)
-    p.add_argument("--out", metavar="DIR", type=Path, default=Path(DEFAULT_OUT),
+    p.add_argument("--out", metavar="DIR", type=nonempty_path, default=Path(DEFAULT_OUT),
                    help=f"directory for the PNG files (default ./{DEFAULT_OUT})")
     p.set_defaults(run=run)
 

@@ -1,7 +1,6 @@
 """`digitnet predict`: read the user's own digit images (files or directories of them)."""
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -11,7 +10,7 @@ from ..errors import DigitnetError
 from ..io import load_model
 from ..predict import predict_image
 from ..preprocess import load_image
-from .common import add_device_argument, check_writable, model_path, percent
+from .common import add_device_argument, check_output_file, model_path, nonempty_path, percent
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 
@@ -22,11 +21,11 @@ def add_parser(sub):
                                    "Images are prepared the way MNIST was made: grayscale, ink light on dark, "
                                    "cropped to the ink, scaled to a 20-px box and centred by mass in 28x28 "
                                    "(`python -m pydoc digitnet.preprocess` describes each step).")
-    p.add_argument("model", metavar="MODEL", help="model file, e.g. m.npz (`digitnet train` writes one)")
-    p.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="an image file or a directory of them")
+    p.add_argument("model", type=nonempty_path, metavar="MODEL", help="model file, e.g. m.npz (`digitnet train` writes one)")
+    p.add_argument("paths", metavar="PATH", nargs="+", type=nonempty_path, help="an image file or a directory of them")
     p.add_argument("--top", type=int, default=3, metavar="K", help="also show the K most probable digits (default 3)")
     p.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
-    p.add_argument("--show-input", type=Path, metavar="OUT.png",
+    p.add_argument("--show-input", type=nonempty_path, metavar="OUT.png",
                    help="write a PNG of each original beside the 28x28 image the network saw")
     add_device_argument(p, "run the network")
     p.set_defaults(run=run)
@@ -37,9 +36,7 @@ def image_files(paths):
     for path in paths:
         if path.is_dir():
             found = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise DigitnetError(f"{path}: no image files in this directory")
-            yield from found
+            yield from found or [path]          # an empty directory: reported in its turn, as a bad image is
         else:
             yield path
 
@@ -48,11 +45,15 @@ def run(args):
     if args.top < 1:
         raise DigitnetError(f"--top {args.top}: must be at least 1")
     if args.show_input:
-        check_writable(args.show_input.parent, f"--show-input {args.show_input}")
+        check_output_file(args.show_input, f"--show-input {args.show_input}", "inputs.png")
+        if args.show_input.suffix.lower() != ".png":
+            raise DigitnetError(f"--show-input {args.show_input}: it writes a PNG image; name a .png file")
     model = load_model(model_path(args.model), device=args.device)
     shown, failures = [], 0
     for path in image_files(args.paths):
         try:
+            if path.is_dir():
+                raise DigitnetError(f"{path}: no image files in this directory")
             prediction = predict_image(model, path)
         except DigitnetError as e:
             message = str(e) if str(e).startswith(str(path)) else f"{path}: {e}"
@@ -89,6 +90,5 @@ def write_inputs(shown, out, size=112):
         sheet.paste(seen.convert("RGB"), (size, row * size))
         draw.text((2 * size + 10, row * size + size // 2 - 12),
                   f"{prediction.digit}  ({percent(prediction.probability)})\n{path.name[:28]}", fill="black")
-    out = Path(out)
-    with atomic_write(out.with_suffix(".png") if out.suffix.lower() != ".png" else out) as f:
+    with atomic_write(out) as f:
         sheet.save(f, format="PNG")

@@ -1,15 +1,14 @@
 """`digitnet show`: test digits with the model's answers, in a window or a PNG file."""
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from ..data import load_mnist
 from ..errors import DigitnetError
 from ..io import load_model
-from .common import (add_augment_arguments, add_data_argument, check_augment_flags, check_writable, make_augment,
-                     model_path)
+from .common import (add_augment_arguments, add_data_argument, check_augment_flags, check_output_file,
+                     make_augment, model_path, nonempty_path)
 
 DEFAULT_COUNT, MAX_COUNT = 25, 100
 AUGMENT_COUNT, VARIANTS = 6, 7
@@ -23,7 +22,7 @@ def add_parser(sub):
                                    "and its confidence, mistakes in red; or one digit beside its ten "
                                    "probabilities. Opens a window when a display is available and --out "
                                    f"is not given; otherwise writes a PNG file ({DEFAULT_OUT}).")
-    p.add_argument("model", nargs="?", metavar="MODEL", help="model file (default: the one `train` saved last)")
+    p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL", help="model file (default: the one `train` saved last)")
     add_data_argument(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument("--index", type=int, metavar="I",
@@ -31,7 +30,7 @@ def add_parser(sub):
     which.add_argument("--count", type=int, metavar="N",
                        help=f"digits in the grid (default {DEFAULT_COUNT}, at most {MAX_COUNT})")
     p.add_argument("--wrong", action="store_true", help="only misclassified digits, in test-set order")
-    p.add_argument("--out", metavar="FILE.png", help="write the figure to this PNG file instead of a window")
+    p.add_argument("--out", type=nonempty_path, metavar="FILE.png", help="write the figure to this PNG file instead of a window")
     add_augment_arguments(p, "instead of the model's answers, draw training digits (--count of them, default "
                           f"{AUGMENT_COUNT}) each beside {VARIANTS} augmented versions")
     p.add_argument("--seed", type=int, help="with --augment: the random seed (default 0)")
@@ -61,12 +60,10 @@ def check_arguments(args):
         raise DigitnetError(f"--count {args.count}: choose 1 to {MAX_COUNT} digits")
     if args.index is not None and args.index < 0:
         raise DigitnetError(f"--index {args.index}: test images are numbered from 0")
-    if args.out and Path(args.out).is_dir():
-        raise DigitnetError(f"--out {args.out} is a directory: name a file such as {Path(args.out) / DEFAULT_OUT}")
-    if args.out and Path(args.out).suffix.lower() != ".png":
-        raise DigitnetError(f"--out {args.out}: show writes PNG images; name a .png file")
     if args.out:
-        check_writable(Path(args.out).parent, f"--out {args.out}")
+        check_output_file(args.out, f"--out {args.out}", DEFAULT_OUT)
+    if args.out and args.out.suffix.lower() != ".png":
+        raise DigitnetError(f"--out {args.out}: show writes PNG images; name a .png file")
 
 
 def figure(args, model, data):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..checkpoint import NAME
 from ..data import load_mnist
-from ..errors import DigitnetError
+from ..errors import DigitnetError, TrainingDiverged
 from ..init import INITIALIZERS
 from ..io import default_model_path, model_metadata, save_model, write_json
 from ..layers import ACTIVATIONS
@@ -20,7 +20,7 @@ from ..interrupt import TrainingInterrupted
 from ..schedules import SCHEDULES
 from ..training import check_settings, fit
 from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
-                     check_writable, make_augment, percent, seed)
+                     check_output_file, check_writable, make_augment, nonempty_path, percent, seed)
 
 # Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
 # The rates go with them: Adam's and the SGD family's, each tuned for batch 512 and 8 epochs.
@@ -35,7 +35,7 @@ DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam"
 def hidden_sizes(text):
     """'256,128' -> [256, 128]; '' -> [] (no hidden layer: softmax regression)."""
     try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
+        sizes = [int(s) for s in text.split(",")] if text.strip() else []
     except ValueError:
         raise DigitnetError(f"--hidden {text!r}: expected layer sizes separated by commas, e.g. 256,128") from None
     if any(s < 1 for s in sizes):
@@ -77,23 +77,23 @@ def add_parser(sub):
     p.add_argument("--seed", type=seed, help="random seed: same seed, same weights (default 0)")
     p.add_argument("--validation-size", type=int, metavar="N",
                    help="training images held out for validation (default 5000)")
-    p.add_argument("--out", metavar="MODEL.npz", help="where to save the model (default: the "
+    p.add_argument("--out", type=nonempty_path, metavar="MODEL.npz", help="where to save the model (default: the "
                    "location `evaluate` reads when no model is named; with --preset, NAME.npz beside it)")
     add_device_argument(p, "train")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
-    p.add_argument("--report", metavar="DIR", help="after saving, write an HTML report with figures "
+    p.add_argument("--report", type=nonempty_path, metavar="DIR", help="after saving, write an HTML report with figures "
                    "into DIR (as `digitnet report` does)")
-    p.add_argument("--checkpoint-dir", metavar="DIR", help="keep a checkpoint in DIR, written after every epoch "
+    p.add_argument("--checkpoint-dir", type=nonempty_path, metavar="DIR", help="keep a checkpoint in DIR, written after every epoch "
                    "(default: MODEL.checkpoint beside --out, removed once the model is saved)")
     p.add_argument("--checkpoint-every", type=float, metavar="MINUTES", help="also write it every MINUTES minutes")
-    p.add_argument("--resume", metavar="DIR", help="go on from the checkpoint in DIR, with the settings it was "
+    p.add_argument("--resume", type=nonempty_path, metavar="DIR", help="go on from the checkpoint in DIR, with the settings it was "
                    "made with (after Ctrl-C, a crash or a kill)")
     p.set_defaults(run=run)
 
 
 def settings(args):
     """The training settings: flags given on the command line, over the preset's, over DEFAULTS."""
-    preset = get_preset(args.preset).settings if args.preset else {}
+    preset = get_preset(args.preset).settings if args.preset is not None else {}
     base = {**DEFAULTS, **preset}
     s = {key: getattr(args, key) if getattr(args, key) is not None else base[key] for key in DEFAULTS}
     s["hidden"] = hidden_sizes(s["hidden"])
@@ -113,6 +113,8 @@ def resumed_settings(args):
     try:
         command = json.loads(path.read_text(encoding="utf-8"))
         s = {**DEFAULTS, **command["settings"]}             # a setting added since: its default
+        if {"out", "data", "temporary"} - command.keys():
+            raise KeyError("out, data or temporary")
     except FileNotFoundError:
         raise DigitnetError(f"--resume {args.resume}: no checkpoint of `digitnet train` there ({COMMAND} is "
                             f"missing)") from None
@@ -124,8 +126,9 @@ def resumed_settings(args):
         if given is not None and given != s.get(key):
             flag = "--" + key.replace("_", "-")
             made = ",".join(map(str, s.get(key))) if key == "hidden" else s.get(key)
+            made = "without it" if made is None else f"with {made}"
             raise DigitnetError(f"{flag} {getattr(args, key)} contradicts the checkpoint in {args.resume} (made "
-                                f"with {made}): resume without it, or start afresh without --resume")
+                                f"{made}): resume without it, or start afresh without --resume")
     return s, command
 
 
@@ -138,12 +141,28 @@ def output_path(args, s, command=None):
         out = default_model_path().with_name(f"{s['preset']}.npz")
     else:
         out = default_model_path()
-    if out.exists() and out.is_dir():
-        raise DigitnetError(f"--out {out} is a directory: name a file such as {out / 'model.npz'}")
-    check_writable(out.parent, f"--out {out}")
+    check_output_file(out, f"--out {out}", "model.npz")
+    check_output_file(out.with_suffix(".history.json"), f"--out {out}: its history {out.with_suffix('.history.json')}")
     if args.report:
         check_writable(args.report, f"--report {args.report}")
     return out
+
+
+def checkpoint_folder(args, out):
+    """The checkpoint's folder: --resume's, else --checkpoint-dir, else MODEL.checkpoint beside --out;
+    refused now if it is a file, or the model's own path."""
+    if args.resume and args.checkpoint_dir and Path(args.checkpoint_dir) != Path(args.resume):
+        raise DigitnetError(f"--checkpoint-dir {args.checkpoint_dir}: a resumed run keeps its checkpoint in "
+                            f"{args.resume}; resume without --checkpoint-dir")
+    folder = Path(args.resume or args.checkpoint_dir or out.with_suffix(".checkpoint"))
+    flag = "--checkpoint-dir" if args.checkpoint_dir else f"--out {out}: the checkpoint folder"
+    if folder.resolve() in (out.resolve(), out.with_suffix(".history.json").resolve()):
+        raise DigitnetError(f"{flag} {folder} is where the model or its history goes: choose another "
+                            f"{'--checkpoint-dir' if args.checkpoint_dir else '--out, such as model.npz'}")
+    if folder.exists() and not folder.is_dir():
+        raise DigitnetError(f"{flag} {folder} is a file, not a folder; name a folder for the checkpoint")
+    check_writable(folder, f"{flag} {folder}")
+    return folder
 
 
 def print_header(s, model, data, device, augment):
@@ -179,7 +198,7 @@ def test_metrics(model, data, history):
 def run(args):
     s, command = resumed_settings(args) if args.resume else (settings(args), None)
     out = output_path(args, s, command)
-    checkpoints = Path(args.resume or args.checkpoint_dir or out.with_suffix(".checkpoint"))
+    checkpoints = checkpoint_folder(args, out)
     # every setting is checked before the data is read: the network, the schedule, the rate, the device
     model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"], init=s["init"],
                 dropout=s["dropout"], input_dropout=s["input_dropout"], random_state=s["seed"], device=args.device)
@@ -211,6 +230,10 @@ def run(args):
         print(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with `digitnet train --resume "
               f"{checkpoints}`", file=sys.stderr)
         return e.exit_status
+    except TrainingDiverged:
+        if temporary:                                         # nothing in it is worth resuming
+            remove_checkpoint(checkpoints)
+        raise
     seconds = time.perf_counter() - start
     metrics = test_metrics(model, data, history)
     print(f"training time: {seconds:.1f} s")
