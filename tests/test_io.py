@@ -162,6 +162,13 @@ def test_refuses_to_save_nan_model(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_metadata_that_could_not_be_read_back_is_never_saved(tmp_path):
+    with pytest.raises(ModelFileError, match="refusing to save metadata that cannot be read back: metrics "
+                                             "'test_accuracy' is \"high\", not a number"):
+        save_model(MLP(sizes=(4, 2)), tmp_path / "m.npz", metrics={"test_accuracy": "high"})
+    assert not list(tmp_path.iterdir())
+
+
 def test_saving_through_a_link_replaces_its_target_and_never_a_device_or_pipe(tmp_path):
     (tmp_path / "models").mkdir()
     (tmp_path / "m.npz").symlink_to(tmp_path / "models" / "v1.npz")

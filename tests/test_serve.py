@@ -116,6 +116,8 @@ def test_predict_pixels_is_the_network_on_those_pixels(url, small_model_file, mn
     (b'{"pixels": [[0.5]]}', "\"pixels\" must be 28 rows of 28 numbers in \\[0, 1\\]"),
     (b'{"pixels": ' + str([[2.0] * 28] * 28).encode() + b"}", "pixel values must lie in \\[0, 1\\], found 2 to 2"),
     (b'{"pixels": ' + str([[1e300] * 28] * 28).encode() + b"}", "must lie in \\[0, 1\\], found 1e\\+300 to 1e\\+300"),
+    (b'{"pixels": ' + str([[10 ** 400] * 28] * 28).encode() + b"}", "must lie in \\[0, 1\\], found a number too large"),
+    (b'{"pixels": [[' + b"1" * 5000 + b"]]}", "malformed JSON: a number of more than 4,300 digits"),
     (b'{"pixels": ' + str([["a"] * 28] * 28).replace("'", '"').encode() + b"}", "must hold numbers only"),
     (b'{"pixels": ' + str([[0.5] * 27 + [True]] * 28).lower().encode() + b"}", "must hold numbers only"),
     (b'{"pixels": [[NaN]]}', "NaN is not a number JSON allows"),

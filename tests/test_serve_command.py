@@ -3,6 +3,7 @@ import asyncio
 import multiprocessing.reduction
 import os
 import pickle
+import signal
 import socket
 import subprocess
 import sys
@@ -19,8 +20,9 @@ from test_serve import free_port
 
 
 @contextmanager
-def serving(model, port, workers):
-    """`digitnet serve` running until the block ends, once every worker listens; yields its first line."""
+def serving(model, port, workers, stopped=None, stop=signal.SIGTERM):
+    """`digitnet serve` running until the block ends, once every worker listens; yields its first line.
+    The signal `stop` ends it; `stopped`, a list, then gets its exit status and stderr."""
     command = [sys.executable, "-m", "digitnet", "serve", "--model", str(model), "--port", str(port), "--workers",
                workers]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
@@ -34,7 +36,9 @@ def serving(model, port, workers):
                 raise AssertionError(f"the server never listened: {process.stderr.read() if process.poll() else ''}")
             yield line
         finally:
-            process.terminate()
+            process.send_signal(stop)
+            if stopped is not None:
+                stopped += [process.wait(timeout=30), process.stderr.read()]
 
 
 def tcp_sockets(port, state):
@@ -90,6 +94,15 @@ def test_serve_command_prints_its_address_and_answers(small_model_file, workers)
     with serving(small_model_file, port, workers) as line:
         assert f"at http://127.0.0.1:{port}/" in line
         assert httpx.get(f"http://127.0.0.1:{port}/api/health").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_and_ctrl_c_shut_the_server_down_with_status_0(small_model_file, workers):
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        stopped = []
+        with serving(small_model_file, free_port(), workers, stopped, stop):
+            pass
+        assert stopped[0] == 0 and "Traceback" not in stopped[1], (stop, stopped)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -68,15 +68,24 @@ def csv_dir(tmp, train=None, test=None):
     return folder
 
 
-def model_file(tmp, change=None):
+def model_file(tmp, change=None, sizes=(784, 8, 10)):
     path = tmp / "model.npz"
-    save_model(MLP(sizes=(784, 8, 10)), path)
+    save_model(MLP(sizes=sizes), path)
     if change:
         with np.load(path) as npz:
             arrays = {name: npz[name] for name in npz.files}
         change(arrays)
         np.savez(path, **arrays)
     return path
+
+
+def metadata(change):
+    """A change to a model file's arrays that applies `change` to its metadata's JSON."""
+    def apply(arrays):
+        meta = json.loads(str(arrays["metadata"]))
+        change(meta)
+        arrays["metadata"] = np.array(json.dumps(meta))
+    return apply
 
 
 def image(tmp, name, content):
@@ -164,6 +173,18 @@ ZOO = {
                             r"the header of 'layers.0.W' is unreadable"),
     "model a folder": (lambda t, m: ["info", t], r"is a directory, not a model file"),
     "model empty": (lambda t, m: ["info", image(t, "empty.npz", b"")], r"it is empty"),
+    "model loss a list": (lambda t, m: ["info", model_file(t, metadata(lambda d: d["model"].update(loss=["ce"])))],
+                          r"unknown loss \['ce'\]"),
+    "model rate as text": (lambda t, m: ["info", model_file(t, metadata(lambda d: d.update(training={"lr": "x"})))],
+                           r"damaged metadata: training 'lr' is \"x\", not a number; retrain the model"),
+    "model metrics a list": (lambda t, m: ["report", model_file(t, metadata(lambda d: d.update(metrics=[1]))),
+                                           "--data", m], r"damaged metadata: 'metrics' is not a JSON object"),
+    "model history of text": (lambda t, m: ["info", model_file(t, metadata(lambda d: d.update(
+        history={"train_loss": ["a"]})))], r"damaged metadata: history 'train_loss' is not a list of numbers"),
+    "model of 20 outputs": (lambda t, m: ["evaluate", model_file(t, sizes=(784, 8, 20)), "--data", m],
+                            r"a network of 784 inputs and 20 outputs; digitnet's commands need one of 784 pixels"),
+    "model of 10 inputs": (lambda t, m: ["serve", "--model", model_file(t, sizes=(10, 8, 10))],
+                           r"a network of 10 inputs and 10 outputs"),
     # arguments
     "argument not a number": (lambda t, m: ["train", "--epochs", "abc"], r"argument --epochs: invalid int value"),
     "argument negative hidden": (lambda t, m: ["train", "--hidden", "-5", "--data", m],

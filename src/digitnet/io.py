@@ -43,6 +43,8 @@ def save_model(model, path, **metadata):
     if not np.isfinite(to_numpy(model.params)).all():
         raise ModelFileError("refusing to save a model whose weights contain NaN or infinity")
     meta = model_metadata(model, **metadata)
+    if _section_problem(meta):                         # what load_model would refuse is never written
+        raise ModelFileError(f"refusing to save metadata that cannot be read back: {_section_problem(meta)}")
     arrays = {f"layers.{i}.{name}": to_numpy(getattr(layer, name)).astype(np.float32, copy=False)
               for i, layer in enumerate(model.layers) for name in layer.param_names}
     with atomic_write(path) as f:
@@ -165,14 +167,47 @@ def _read_metadata(path, raw):
     if meta.get("version") != VERSION:
         raise ModelFileError(f"{path}: model file format version {meta.get('version')!r} is not supported "
                              f"(this digitnet reads version {VERSION}); retrain the model")
+    problem = _section_problem(meta)
+    if problem:
+        raise ModelFileError(f"{path}: damaged metadata: {problem}; retrain the model")
     return meta
+
+
+NUMBERS = {"lr", "l2", "dropout", "input_dropout", "max_norm", "seconds", "test_accuracy", "train_accuracy",
+           "val_accuracy", "rotate", "shear", "scale", "elastic_sigma", "elastic_alpha"}
+WHOLE = {"epochs", "batch_size", "seed", "validation_size", "patience", "shift", "test_n"}
+
+
+def _section_problem(meta):
+    """What is wrong with the parts of the metadata that digitnet shows besides the layers, or None:
+    "training" holds settings (text, numbers, lists of sizes), "metrics" numbers, "history" lists of
+    numbers; each part is optional, and any value may be null."""
+    def number(v, whole=False):
+        return isinstance(v, int if whole else (int, float)) and not isinstance(v, bool)
+
+    for part in ("training", "metrics", "history"):
+        if meta.get(part) is not None and not isinstance(meta[part], dict):
+            return f"{part!r} is not a JSON object"
+    for part in ("training", "metrics"):
+        for key, v in (meta.get(part) or {}).items():
+            if key in WHOLE or key in NUMBERS or part == "metrics":
+                expected, ok = ("a whole number" if key in WHOLE else "a number"), number(v, key in WHOLE)
+            else:                                                  # another setting: a name, a flag, sizes
+                expected = "text, a number or a list of sizes"
+                ok = isinstance(v, (str, bool)) or number(v) or isinstance(v, list) and all(map(number, v))
+            if v is not None and not ok:
+                return f"{part} {key!r} is {json.dumps(v)[:40]}, not {expected}"
+    for key, v in (meta.get("history") or {}).items():
+        if not isinstance(v, list) or not all(n is None or number(n) for n in v):
+            return f"history {key!r} is not a list of numbers"
+    return None
 
 
 def _build(path, meta, arrays):
     spec = meta.get("model")
     if not isinstance(spec, dict) or not isinstance(spec.get("layers"), list) or not spec["layers"]:
         raise ModelFileError(f"{path}: metadata has no layer list")
-    if spec.get("loss") not in LOSSES:
+    if not isinstance(spec.get("loss"), str) or spec["loss"] not in LOSSES:
         raise ModelFileError(f"{path}: unknown loss {spec.get('loss')!r}")
     layers, used = [], set()
     for i, conf in enumerate(spec["layers"]):

@@ -6,7 +6,7 @@ from .. import atomic
 from ..augment import KINDS, USED, Augment
 from ..backend import DEVICES
 from ..errors import DigitnetError
-from ..io import default_model_path
+from ..io import default_model_path, load_model
 
 
 def nonempty_path(text):
@@ -49,6 +49,16 @@ def add_device_argument(parser, what):
 def model_path(path):
     """The model the user named, or the default location `train` saves to."""
     return Path(path) if path else default_model_path()
+
+
+def load_digit_model(path, device="cpu"):
+    """load_model, refusing a network that does not read MNIST digits: 784 pixels in, 10 digits out."""
+    model = load_model(path, device=device)
+    if (model.sizes[0], model.sizes[-1]) != (784, 10):
+        raise DigitnetError(f"{path}: a network of {model.sizes[0]} inputs and {model.sizes[-1]} outputs; "
+                            f"digitnet's commands need one of 784 pixels in and 10 digits out, as `digitnet "
+                            f"train` makes")
+    return model
 
 
 def check_writable(folder, what):

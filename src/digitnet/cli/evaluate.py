@@ -2,15 +2,15 @@
 import json
 
 from ..data import load_mnist
-from ..io import load_model
 from ..metrics import classification_report
-from .common import add_data_argument, add_device_argument, model_path, nonempty_path, percent
+from .common import add_data_argument, add_device_argument, load_digit_model, model_path, nonempty_path, percent
 
 
 def add_parser(sub):
     p = sub.add_parser("evaluate", help="measure a trained model on the MNIST test set",
                        description="Evaluate a model on the 10,000 MNIST test images.")
-    p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL", help="model file (default: the one `train` saved last)")
+    p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL",
+                   help="model file (default: the one `train` saved last)")
     add_data_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     add_device_argument(p, "run the network")
@@ -32,7 +32,7 @@ def format_report(report):
 
 def run(args):
     path = model_path(args.model)
-    model = load_model(path, device=args.device)
+    model = load_digit_model(path, device=args.device)
     data = load_mnist(args.data, validation_size=0, progress=not args.json)
     report = classification_report(data.y_test, model.predict(data.x_test))
     if args.json:

@@ -7,7 +7,8 @@ def add_parser(sub):
     p = sub.add_parser("info", help="show a model file's layers, training settings and test accuracy",
                        description="Print the layers of a model file (as Keras's summary does), the settings "
                                    "it was trained with and the figures `train` measured.")
-    p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL", help="model file (default: the one `train` saved last)")
+    p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL",
+                   help="model file (default: the one `train` saved last)")
     p.set_defaults(run=run)
 
 

@@ -7,10 +7,9 @@ from PIL import Image, ImageDraw
 
 from ..atomic import atomic_write
 from ..errors import DigitnetError
-from ..io import load_model
 from ..predict import predict_image
 from ..preprocess import load_image
-from .common import add_device_argument, check_output_file, model_path, nonempty_path, percent
+from .common import add_device_argument, check_output_file, load_digit_model, model_path, nonempty_path, percent
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 
@@ -21,7 +20,8 @@ def add_parser(sub):
                                    "Images are prepared the way MNIST was made: grayscale, ink light on dark, "
                                    "cropped to the ink, scaled to a 20-px box and centred by mass in 28x28 "
                                    "(`python -m pydoc digitnet.preprocess` describes each step).")
-    p.add_argument("model", type=nonempty_path, metavar="MODEL", help="model file, e.g. m.npz (`digitnet train` writes one)")
+    p.add_argument("model", type=nonempty_path, metavar="MODEL",
+                   help="model file, e.g. m.npz (`digitnet train` writes one)")
     p.add_argument("paths", metavar="PATH", nargs="+", type=nonempty_path, help="an image file or a directory of them")
     p.add_argument("--top", type=int, default=3, metavar="K", help="also show the K most probable digits (default 3)")
     p.add_argument("--json", action="store_true", help="one JSON object per image, one per line")
@@ -48,7 +48,7 @@ def run(args):
         check_output_file(args.show_input, f"--show-input {args.show_input}", "inputs.png")
         if args.show_input.suffix.lower() != ".png":
             raise DigitnetError(f"--show-input {args.show_input}: it writes a PNG image; name a .png file")
-    model = load_model(model_path(args.model), device=args.device)
+    model = load_digit_model(model_path(args.model), device=args.device)
     shown, failures = [], 0
     for path in image_files(args.paths):
         try:

@@ -2,8 +2,7 @@
 from pathlib import Path
 
 from ..data import load_mnist
-from ..io import load_model
-from .common import add_data_argument, check_writable, model_path, nonempty_path
+from .common import add_data_argument, check_writable, load_digit_model, model_path, nonempty_path
 
 DEFAULT_OUT = "digitnet-report"
 
@@ -16,7 +15,8 @@ def add_parser(sub):
                                    "training curves, confusion matrix, precision and recall per digit, "
                                    "the most confident mistakes, first-layer weights, the data. The "
                                    "figures are also saved as PNG files beside it.")
-    p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL", help="model file (default: the one `train` saved last)")
+    p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL",
+                   help="model file (default: the one `train` saved last)")
     add_data_argument(p)
     p.add_argument("--out", metavar="DIR", type=nonempty_path, default=Path(DEFAULT_OUT),
                    help=f"directory for index.html and the PNG files (default ./{DEFAULT_OUT})")
@@ -26,7 +26,7 @@ def add_parser(sub):
 def run(args):
     check_writable(args.out, f"--out {args.out}")
     path = model_path(args.model)
-    model = load_model(path)
+    model = load_digit_model(path)
     meta = model.metadata
     training = meta.get("training") or {}
     # the split the model was trained on, so the data figures show the images it saw

@@ -2,8 +2,7 @@
 import os
 
 from ..errors import DigitnetError
-from ..io import load_model
-from .common import add_device_argument, check_writable, model_path, nonempty_path
+from .common import add_device_argument, check_writable, load_digit_model, model_path, nonempty_path
 
 INSTALL = ("pip install 'fastapi>=0.110' 'uvicorn>=0.51' httptools orjson python-multipart swagger-ui-bundle "
            "(or pip install -e '.[web]')")
@@ -14,11 +13,13 @@ def add_parser(sub):
                        description="Serve a page where you draw a digit and see the network's prediction, "
                                    "the 28x28 image it saw and its hidden activations, and a JSON API "
                                    "(/api/predict, /api/model, /api/health; documentation at /docs).")
-    p.add_argument("--model", type=nonempty_path, metavar="MODEL", help="model file (default: the one `train` saved last)")
+    p.add_argument("--model", type=nonempty_path, metavar="MODEL",
+                   help="model file (default: the one `train` saved last)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine "
                    "only; 0.0.0.0 opens it to your network)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--collect", type=nonempty_path, metavar="DIR", help="save the drawings users correct (the page's \"wrong?\" "
+    p.add_argument("--collect", type=nonempty_path, metavar="DIR",
+                   help="save the drawings users correct (the page's \"wrong?\" "
                    "button) into DIR/LABEL/, to build a test set of your own")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="server processes, each with the model "
                    "(default 1; more answer more requests at once, on more cores)")
@@ -39,7 +40,7 @@ def run(args):
         raise DigitnetError(f"--port {args.port}: choose a port from 1 to 65535, e.g. 8000")
     if args.workers < 1:
         raise DigitnetError(f"--workers {args.workers}: at least 1")
-    load_model(path, device=args.device)                 # a bad model file is reported here, once
+    load_digit_model(path, device=args.device)           # a bad model file is reported here, once
     if args.collect:                                     # found out now, not at the first correction
         check_writable(args.collect, f"--collect {args.collect}")
     os.environ.update(DIGITNET_SERVE_MODEL=str(path), DIGITNET_SERVE_DEVICE=args.device,

@@ -6,9 +6,8 @@ import numpy as np
 
 from ..data import load_mnist
 from ..errors import DigitnetError
-from ..io import load_model
 from .common import (add_augment_arguments, add_data_argument, check_augment_flags, check_output_file,
-                     make_augment, model_path, nonempty_path)
+                     load_digit_model, make_augment, model_path, nonempty_path)
 
 DEFAULT_COUNT, MAX_COUNT = 25, 100
 AUGMENT_COUNT, VARIANTS = 6, 7
@@ -22,7 +21,8 @@ def add_parser(sub):
                                    "and its confidence, mistakes in red; or one digit beside its ten "
                                    "probabilities. Opens a window when a display is available and --out "
                                    f"is not given; otherwise writes a PNG file ({DEFAULT_OUT}).")
-    p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL", help="model file (default: the one `train` saved last)")
+    p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL",
+                   help="model file (default: the one `train` saved last)")
     add_data_argument(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument("--index", type=int, metavar="I",
@@ -30,7 +30,8 @@ def add_parser(sub):
     which.add_argument("--count", type=int, metavar="N",
                        help=f"digits in the grid (default {DEFAULT_COUNT}, at most {MAX_COUNT})")
     p.add_argument("--wrong", action="store_true", help="only misclassified digits, in test-set order")
-    p.add_argument("--out", type=nonempty_path, metavar="FILE.png", help="write the figure to this PNG file instead of a window")
+    p.add_argument("--out", type=nonempty_path, metavar="FILE.png",
+                   help="write the figure to this PNG file instead of a window")
     add_augment_arguments(p, "instead of the model's answers, draw training digits (--count of them, default "
                           f"{AUGMENT_COUNT}) each beside {VARIANTS} augmented versions")
     p.add_argument("--seed", type=int, help="with --augment: the random seed (default 0)")
@@ -111,7 +112,7 @@ def run(args):
     if args.augment:
         fig = augmented(args)
     else:
-        model = load_model(model_path(args.model))
+        model = load_digit_model(model_path(args.model))
         data = load_mnist(args.data, validation_size=0)
         fig = figure(args, model, data)
     if args.out is None and can_display():

@@ -81,12 +81,15 @@ def add_parser(sub):
                    "location `evaluate` reads when no model is named; with --preset, NAME.npz beside it)")
     add_device_argument(p, "train")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
-    p.add_argument("--report", type=nonempty_path, metavar="DIR", help="after saving, write an HTML report with figures "
+    p.add_argument("--report", type=nonempty_path, metavar="DIR",
+                   help="after saving, write an HTML report with figures "
                    "into DIR (as `digitnet report` does)")
-    p.add_argument("--checkpoint-dir", type=nonempty_path, metavar="DIR", help="keep a checkpoint in DIR, written after every epoch "
+    p.add_argument("--checkpoint-dir", type=nonempty_path, metavar="DIR",
+                   help="keep a checkpoint in DIR, written after every epoch "
                    "(default: MODEL.checkpoint beside --out, removed once the model is saved)")
     p.add_argument("--checkpoint-every", type=float, metavar="MINUTES", help="also write it every MINUTES minutes")
-    p.add_argument("--resume", type=nonempty_path, metavar="DIR", help="go on from the checkpoint in DIR, with the settings it was "
+    p.add_argument("--resume", type=nonempty_path, metavar="DIR",
+                   help="go on from the checkpoint in DIR, with the settings it was "
                    "made with (after Ctrl-C, a crash or a kill)")
     p.set_defaults(run=run)
 

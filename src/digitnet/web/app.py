@@ -135,6 +135,8 @@ async def json_body(request):
         try:                                           # what orjson refuses (UTF-16, 1e400, lone surrogates)
             body = json.loads(body, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError, RecursionError) as e:
+            if "int_max_str_digits" in str(e):        # Python's advice would be to raise its limit
+                raise BadRequest("malformed JSON: a number of more than 4,300 digits") from None
             raise BadRequest(f"malformed JSON: {e}") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object such as {\"image\": \"data:image/png;base64,...\"}")
@@ -186,7 +188,10 @@ def pixels(rows):
         raise BadRequest("\"pixels\" must be 28 rows of 28 numbers in [0, 1]")
     if not set(map(type, itertools.chain.from_iterable(rows))) <= {int, float}:    # JSON's true is no number
         raise BadRequest("\"pixels\" must hold numbers only")
-    x = np.array(rows, dtype=np.float64)                 # checked before float32, which turns 1e300 into inf
+    try:
+        x = np.array(rows, dtype=np.float64)             # checked before float32, which turns 1e300 into inf
+    except OverflowError:                                # a whole number beyond float64's range
+        raise BadRequest("pixel values must lie in [0, 1], found a number too large for a float") from None
     if not (0 <= x.min() and x.max() <= 1):
         raise BadRequest(f"pixel values must lie in [0, 1], found {x.min():g} to {x.max():g}")
     return x.astype(np.float32)

@@ -16,6 +16,7 @@ Limits of a socket per worker: connections waiting in the queue of a worker that
 port in the second or two before the first one's workers listen would share the port with it.
 """
 import errno
+import signal
 import socket
 import sys
 
@@ -72,8 +73,10 @@ def listen_on(host, port, workers):
 
 def run(app, sock, workers):
     """Serve the app factory named `app` ("module:function") on `sock` (from `listen_on`) with `workers`
-    processes, until Ctrl-C."""
+    processes, until Ctrl-C or SIGTERM, after which it shuts down and returns: a server's normal end.
+    (One uvicorn process sends itself the signal again once shut down; SIGTERM then raises here too.)"""
     config = uvicorn.Config(app, factory=True, workers=workers, log_level="warning", **UVICORN_SETTINGS)
+    previous = signal.signal(signal.SIGTERM, _stopped)
     try:
         if workers == 1:
             uvicorn.Server(config).run(sockets=[sock])
@@ -81,3 +84,9 @@ def run(app, sock, workers):
             Multiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(number, frame):
+    raise KeyboardInterrupt
