@@ -88,6 +88,13 @@ def test_partial_fit_learns_epoch_by_epoch():
         clf.partial_fit(X_train[:5] / 16, np.full(5, 11))
 
 
+def test_partial_fit_after_early_stopping_reports_a_loss_not_a_score():
+    X_train, _, y_train, _ = digits()
+    clf = DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=3, early_stopping=True, random_state=0)
+    clf.fit(X_train / 16, y_train).partial_fit(X_train / 16, y_train)
+    assert clf.best_loss_ == clf.loss_curve_[-1] > 0
+
+
 @pytest.mark.parametrize("setting, message", [
     ({"batch_size": 0}, r"'batch_size' parameter of DigitnetClassifier must be an int in the range \[1, inf\)"),
     ({"max_iter": 0}, r"'max_iter' parameter .* must be an int in the range \[1, inf\)\. Got 0"),
@@ -95,6 +102,10 @@ def test_partial_fit_learns_epoch_by_epoch():
     ({"validation_fraction": 1.0}, r"'validation_fraction' parameter .* range \(0\.0, 1\.0\)\. Got 1\.0"),
     ({"activation": "gelu"}, r"'activation' parameter .* must be a str among .*'relu'.*Got 'gelu'"),
     ({"schedule": "warm"}, r"'schedule' parameter .* must be a str among .*'one-cycle'"),
+    ({"hidden_layer_sizes": (0,)}, r"hidden_layer_sizes=\(0,\): each layer's size must be a whole number of at least 1"),
+    ({"hidden_layer_sizes": (1.5,)}, r"hidden_layer_sizes=\(1\.5,\): each layer's size must be a whole number"),
+    ({"hidden_layer_sizes": (True,)}, r"hidden_layer_sizes=\(True,\): each layer's size"),
+    ({"hidden_layer_sizes": [[3, 3]]}, r"hidden_layer_sizes=\[\[3, 3\]\]: each layer's size"),
 ])
 def test_a_parameter_out_of_range_is_refused_as_scikit_learn_refuses_it(setting, message):
     with pytest.raises(ValueError, match=message):                  # InvalidParameterError is a ValueError

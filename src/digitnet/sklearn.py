@@ -148,11 +148,13 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
         self._optimizer = make_optimizer(self.optimizer, self.learning_rate)
         self._rng = rng
         self.loss_curve_, self.validation_scores_, self.n_iter_ = [], [], 0
-        self._best, self._stale = math.inf, 0
+        self._best, self._stale, self._validating = math.inf, 0, None
 
     def _epochs(self, X, y, epochs):
         """Up to `epochs` epochs of training, stopping as tol / early_stopping say; returns self."""
         validating = self.early_stopping and epochs > 1
+        if validating != self._validating:               # a score and a loss are not compared: start afresh
+            self._best, self._stale, self._validating = math.inf, 0, validating
         X, y, X_val, y_val = self._split(X, y) if validating else (X, y, None, None)
         for epoch in range(epochs):
             factor = SCHEDULES[self.schedule](epoch / epochs, epoch / epochs) if epochs > 1 else 1.0
@@ -189,5 +191,9 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _sizes(hidden):
-    """hidden_layer_sizes as a tuple of ints: 100 -> (100,)."""
-    return (int(hidden),) if np.isscalar(hidden) else tuple(int(h) for h in hidden)
+    """hidden_layer_sizes as a tuple of ints: 100 -> (100,); ValueError unless each is a whole number >= 1."""
+    sizes = (hidden,) if np.isscalar(hidden) else tuple(hidden)
+    if not all(isinstance(h, Integral) and not isinstance(h, (bool, np.bool_)) and h >= 1 for h in sizes):
+        raise ValueError(f"hidden_layer_sizes={hidden!r}: each layer's size must be a whole number of at least 1, "
+                         f"as in (100,) or (256, 128)")
+    return tuple(int(h) for h in sizes)
