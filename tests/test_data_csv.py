@@ -56,6 +56,16 @@ def test_windows_line_endings_and_no_final_newline(tmp_path, sample):
     np.testing.assert_array_equal(x, images)
 
 
+@pytest.mark.parametrize("header", [True, False])
+def test_a_byte_order_mark_is_skipped(tmp_path, sample, header):
+    images, labels = sample
+    path = tmp_path / "mnist_test.csv"
+    path.write_text(csv_text(images, labels, header=header), encoding="utf-8-sig")
+    x, y = read_csv(path)
+    np.testing.assert_array_equal(x, images)
+    np.testing.assert_array_equal(y, labels)
+
+
 def test_many_blocks(tmp_path, monkeypatch, sample):
     """Blocks are stitched back in order; a bad line in a later block is found."""
     monkeypatch.setattr(csv_module, "BLOCK_LINES", 3)
@@ -105,6 +115,7 @@ def bad_line(sample, line_index, edit):
     (lambda c: c[:3] + [""] + c[4:], "mnist_test.csv line 7, column 4: '' is not a number"),
     (lambda c: c[:3] + ["12.5"] + c[4:], "mnist_test.csv line 7, column 4: '12.5' is not an integer"),
     (lambda c: ["3.5"] + c[1:], "mnist_test.csv line 7, column 1: '3.5' is not an integer"),
+    (lambda c: c[:3] + ["2_5"] + c[4:], "mnist_test.csv line 7, column 4: '2_5' is not a number"),
 ])
 def test_bad_line_is_named_by_line_number(tmp_path, sample, edit, message):
     with pytest.raises(DataError, match=f"^{re.escape(message)}$"):

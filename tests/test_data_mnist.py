@@ -52,9 +52,9 @@ def test_validation_size_zero_and_bounds(mnist_dir):
     assert data.x_train.shape == (60000, 784) and data.x_val.shape == (0, 784)
     assert data.y_val.dtype == np.int64
     with pytest.raises(DataError, match=re.escape(
-            "validation_size must be less than the 60000 training images, got 60000")):
+            "validation size 60000 must be less than the 60000 training images: hold out fewer")):
         load_mnist(mnist_dir, validation_size=60000)
-    with pytest.raises(DataError, match=re.escape("validation_size must be a whole number >= 0, got -1")):
+    with pytest.raises(DataError, match=re.escape("validation size -1 must be a whole number from 0, e.g. 5000")):
         load_mnist(mnist_dir, validation_size=-1)
 
 
@@ -120,7 +120,7 @@ def test_csv_source(mnist_dir, tmp_path):
     val_idx = np.random.default_rng(3).permutation(200)[:20]
     np.testing.assert_array_equal(data.y_val, labels[val_idx])
     with pytest.raises(DataError, match=re.escape(
-            "validation_size must be less than the 200 training images, got 200")):
+            "validation size 200 must be less than the 200 training images: hold out fewer")):
         load_mnist(data_dir, validation_size=200)
 
 

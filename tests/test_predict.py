@@ -75,8 +75,10 @@ def drawn_digit(digit=7, size=(160, 120), ink=(20, 20, 20, 255), paper=(255, 255
 
 def test_any_kind_of_input(model, tmp_path):
     image = drawn_digit(7)
+    gray = np.asarray(image.convert("L"), dtype=np.float32)
     for source in (image, image.convert("L"), np.asarray(image.convert("L")),
-                   np.asarray(image.convert("RGB")).astype(np.float32) / 255, tmp_path / "seven.png"):
+                   np.asarray(image.convert("RGB")).astype(np.float32) / 255, tmp_path / "seven.png",
+                   Image.fromarray(gray / 255), Image.fromarray(gray)):     # floating-point gray (mode F, as TIFF)
         if not isinstance(source, (Image.Image, np.ndarray)):
             image.convert("RGB").save(source)
         assert predict_image(model, source).digit == 7

@@ -52,6 +52,8 @@ def load_image(source):
     if image.width * image.height > MAX_PIXELS:
         raise DigitnetError(f"image is {image.width}x{image.height} pixels, more than the "
                             f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
+    if image.mode == "F":                                # floating-point gray (TIFF): [0, 1] or any range
+        image = _from_array(np.asarray(image))
     return image
 
 

@@ -42,7 +42,7 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """
     path = Path(path)
     name = path.name
-    text = read_bytes(path)
+    text = read_bytes(path).removeprefix(b"\xef\xbb\xbf")   # the byte-order mark some editors write
     if b"\r" in text:
         text = text.replace(b"\r\n", b"\n")
     text = text.rstrip()
@@ -148,6 +148,8 @@ def _as_number(cell: bytes) -> int | float | None:
     cell = cell.strip()
     if _WHOLE_NUMBER.fullmatch(cell):
         return int(cell)
+    if b"_" in cell:                           # Python's float() reads 2_5 as 25; a CSV file does not
+        return None
     try:
         return float(cell)
     except ValueError:

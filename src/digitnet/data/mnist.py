@@ -107,13 +107,13 @@ def load_mnist(
     `seed`; the remaining training images keep their original order.
     """
     if not isinstance(validation_size, (int, np.integer)) or validation_size < 0:
-        raise DataError(f"validation_size must be a whole number >= 0, got {validation_size!r}")
+        raise DataError(f"validation size {validation_size!r} must be a whole number from 0, e.g. 5000")
     source = _locate(data_dir, download, progress)
     raw = _decoded(source)
     x, y = raw["x_train"], raw["y_train"]
     if validation_size >= len(y):
         raise DataError(
-            f"validation_size must be less than the {len(y)} training images, got {validation_size}"
+            f"validation size {validation_size} must be less than the {len(y)} training images: hold out fewer"
         )
     val_idx, train_idx = _split(len(y), int(validation_size), seed)
     return MNIST(
