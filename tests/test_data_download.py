@@ -15,6 +15,7 @@ import threading
 
 import pytest
 
+from digitnet.atomic import usual_mode
 from digitnet.data import FILES, MIRRORS, download_mnist
 from digitnet.data.download import sha256_of_decompressed
 from digitnet.errors import DataError
@@ -94,6 +95,7 @@ def test_bad_mirrors_are_skipped(mirror, tmp_path):
     mirrors = [mirror.url("missing"), mirror.url("corrupt"), mirror.url("good")]
     assert download_mnist(dest, mirrors=mirrors, backoff=0, progress=False) == dest
     assert_complete(dest)       # also: no .part files left behind
+    assert {(dest / name).stat().st_mode & 0o777 for name in FILES} == {usual_mode()}     # not private
     for name in FILES:
         for prefix in ("missing", "corrupt", "good"):
             assert mirror.requests[f"/{prefix}/{name}"] == 1
@@ -114,8 +116,8 @@ def test_every_mirror_failing_says_why_and_leaves_nothing(mirror, tmp_path):
         "download the MNIST files yourself and pass --data DIR"
     )
     with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
-        download_mnist(tmp_path, mirrors=[missing, corrupt], backoff=0, progress=False)
-    assert list(tmp_path.iterdir()) == []
+        download_mnist(tmp_path / "new", mirrors=[missing, corrupt], backoff=0, progress=False)
+    assert list(tmp_path.iterdir()) == []                             # the folder it made is gone too
 
 
 def test_network_errors_exhausting_retries(mirror, tmp_path):

@@ -22,6 +22,13 @@ def check_writable(folder):
     tempfile.TemporaryFile(dir=existing).close()
 
 
+def usual_mode():
+    """The mode a new file gets from open(): 0666 less the umask (read the only way there is: by setting it)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode="wb"):
     """Context manager yielding a file object whose contents replace `path` on success (a symbolic
@@ -34,9 +41,7 @@ def atomic_write(path, mode="wb"):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)           # mkstemp makes it private (0600); give it the usual mode
+    os.chmod(tmp, usual_mode())             # mkstemp makes it private (0600)
     try:
         with open(tmp, mode) as f:          # f.name is the temp file's path, for checks before the rename
             yield f

@@ -198,11 +198,9 @@ def test_metrics(model, data, history):
             "val_accuracy": model.score(data.x_val, data.y_val) if len(data.x_val) else None}   # kept weights
 
 
-def run(args):
-    s, command = resumed_settings(args) if args.resume else (settings(args), None)
-    out = output_path(args, s, command)
-    checkpoints = checkpoint_folder(args, out)
-    # every setting is checked before the data is read: the network, the schedule, the rate, the device
+def checked_setup(args, s, checkpoints):
+    """The network and the augmentation, once every setting is checked, before the data is read: the
+    network, the schedule, the rate, the device."""
     model = MLP(sizes=(784, *s["hidden"], 10), activation=s["activation"], loss=s["loss"], init=s["init"],
                 dropout=s["dropout"], input_dropout=s["input_dropout"], random_state=s["seed"], device=args.device)
     check_settings(s["epochs"], s["batch_size"], s["l2"], s["schedule"], checkpoints, args.checkpoint_every,
@@ -210,8 +208,15 @@ def run(args):
     check_augment_flags(args, s["augment"])
     if s["patience"] and not s["validation_size"]:
         raise DigitnetError(f"--patience {s['patience']} watches the validation loss: keep --validation-size above 0")
-    augment = make_augment(s["augment"], s)
     make_optimizer(s["optimizer"], s["lr"])
+    return model, make_augment(s["augment"], s)
+
+
+def run(args):
+    s, command = resumed_settings(args) if args.resume else (settings(args), None)
+    out = output_path(args, s, command)
+    checkpoints = checkpoint_folder(args, out)
+    model, augment = checked_setup(args, s, checkpoints)
     data_dir = args.data if args.data or not command else command["data"]
     data = load_mnist(data_dir, validation_size=s["validation_size"], seed=s["seed"], progress=not args.quiet)
     temporary = command["temporary"] if command else not args.checkpoint_dir

@@ -29,6 +29,7 @@ import zlib
 from pathlib import Path
 from typing import Sequence
 
+from digitnet.atomic import usual_mode
 from digitnet.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -69,18 +70,25 @@ def download_mnist(
     `backoff`, 2 * `backoff`, 4 * `backoff`... seconds.
     """
     dest = Path(dest_dir)
+    created = not dest.exists()
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"{dest}: cannot create the data directory ({e.strerror or e})") from None
-    for name, sha256 in FILES.items():
-        target = dest / name
-        if target.is_file():
-            if sha256_of_decompressed(target) == sha256:
-                log.info("%s: already present and valid", target)
-                continue
-            log.warning("%s: checksum mismatch, downloading it again", target)
-        _download_one(name, sha256, target, mirrors, retries, timeout, progress, backoff)
+    try:
+        for name, sha256 in FILES.items():
+            target = dest / name
+            if target.is_file():
+                if sha256_of_decompressed(target) == sha256:
+                    log.info("%s: already present and valid", target)
+                    continue
+                log.warning("%s: checksum mismatch, downloading it again", target)
+            _download_one(name, sha256, target, mirrors, retries, timeout, progress, backoff)
+    except BaseException:
+        if created:                         # a folder made for a download that failed: not left behind empty
+            with contextlib.suppress(OSError):
+                dest.rmdir()
+        raise
     return dest
 
 
@@ -139,6 +147,7 @@ def _fetch_verified(url, sha256, target, retries, timeout, progress, backoff) ->
             raise _MirrorFailed("not a valid gzip file")
         if found != sha256:
             raise _MirrorFailed(f"checksum mismatch (SHA-256 {found[:12]}..., expected {sha256[:12]}...)")
+        os.chmod(path, usual_mode())        # pooch's temp file is private (0600)
         os.replace(path, target)
 
 
