@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from digitnet import MLP, fit
+from digitnet import MLP, fit, load_model, save_model
 from digitnet import training
 from digitnet.backend import to_numpy
 from digitnet.checkpoint import CheckpointError
@@ -28,9 +28,9 @@ SETTINGS = dict(optimizer="adam", learning_rate=0.01, epochs=3, batch_size=32, l
                 random_state=4, verbose=0)
 
 
-def train(checkpoint_dir=None, resume=None, xp=np, **changes):
+def train(checkpoint_dir=None, resume=None, xp=np, input_dropout=0.0, **changes):
     x, y = blobs()
-    model = MLP(sizes=(4, 16, 3), dropout=0.2, random_state=4).to(xp)
+    model = MLP(sizes=(4, 16, 3), dropout=0.2, input_dropout=input_dropout, random_state=4).to(xp)
     history = fit(model, x, y, x_val=x[:100], y_val=y[:100], checkpoint_dir=checkpoint_dir, resume=resume,
                   **{**SETTINGS, **changes})
     return model, history
@@ -46,7 +46,7 @@ def same_run(a, b):
 def test_a_run_stopped_mid_epoch_resumes_to_bit_identical_weights(tmp_path, monkeypatch, stop_at, xp):
     """On NumPy and on the strict namespace, where dropout draws from generators that are not saved (as
     on CuPy) and a resumed epoch draws again the masks of the batches it has trained on."""
-    unbroken = train(xp=xp)
+    unbroken = train(xp=xp, input_dropout=0.1)
     step, calls = training.train_step, []
 
     def crash_at(*args, **kwargs):
@@ -57,9 +57,34 @@ def test_a_run_stopped_mid_epoch_resumes_to_bit_identical_weights(tmp_path, monk
 
     monkeypatch.setattr(training, "train_step", crash_at)
     with pytest.raises(RuntimeError):
-        train(tmp_path, xp=xp, checkpoint_every=1e-9)      # a checkpoint after every step
+        train(tmp_path, xp=xp, input_dropout=0.1, checkpoint_every=1e-9)      # a checkpoint after every step
     monkeypatch.setattr(training, "train_step", step)
-    same_run(train(tmp_path, resume=tmp_path, xp=xp), unbroken)
+    same_run(train(tmp_path, resume=tmp_path, xp=xp, input_dropout=0.1), unbroken)
+
+
+def test_a_model_read_from_a_file_resumes_to_bit_identical_weights(tmp_path, monkeypatch):
+    """A loaded model's Dropout layers draw from the model's generator during fit, which a checkpoint saves."""
+    save_model(MLP(sizes=(4, 16, 16, 3), dropout=0.2, random_state=4), tmp_path / "m.npz")
+    x, y = blobs()
+
+    def run(**settings):
+        model = load_model(tmp_path / "m.npz")
+        fit(model, x, y, **{**SETTINGS, **settings})
+        return model.params
+
+    unbroken, step, calls = run(), training.train_step, []
+
+    def crash_at(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 30:
+            raise RuntimeError("the machine went down")
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(training, "train_step", crash_at)
+    with pytest.raises(RuntimeError):
+        run(checkpoint_dir=tmp_path / "c", checkpoint_every=1e-9)
+    monkeypatch.setattr(training, "train_step", step)
+    np.testing.assert_array_equal(run(checkpoint_dir=tmp_path / "c", resume=tmp_path / "c"), unbroken)
 
 
 def test_a_run_stopped_between_epochs_resumes_to_bit_identical_weights(tmp_path, xp):
@@ -68,9 +93,9 @@ def test_a_run_stopped_between_epochs_resumes_to_bit_identical_weights(tmp_path,
             raise RuntimeError("stopped")
 
     with pytest.raises(RuntimeError):
-        train(tmp_path, xp=xp, callbacks=[stop_after_epoch_1])
-    resumed = train(tmp_path, resume=tmp_path, xp=xp)
-    same_run(resumed, train(xp=xp))
+        train(tmp_path, xp=xp, input_dropout=0.1, callbacks=[stop_after_epoch_1])
+    resumed = train(tmp_path, resume=tmp_path, xp=xp, input_dropout=0.1)
+    same_run(resumed, train(xp=xp, input_dropout=0.1))
     assert resumed[1]["epoch"] == [1, 2, 3]
 
 

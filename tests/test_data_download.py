@@ -116,8 +116,8 @@ def test_every_mirror_failing_says_why_and_leaves_nothing(mirror, tmp_path):
         "download the MNIST files yourself and pass --data DIR"
     )
     with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
-        download_mnist(tmp_path / "new", mirrors=[missing, corrupt], backoff=0, progress=False)
-    assert list(tmp_path.iterdir()) == []                             # the folder it made is gone too
+        download_mnist(tmp_path / "new" / "data", mirrors=[missing, corrupt], backoff=0, progress=False)
+    assert list(tmp_path.iterdir()) == []                             # the folders it made are gone too
 
 
 def test_network_errors_exhausting_retries(mirror, tmp_path):

@@ -166,7 +166,13 @@ def test_metadata_that_could_not_be_read_back_is_never_saved(tmp_path):
     with pytest.raises(ModelFileError, match="refusing to save metadata that cannot be read back: metrics "
                                              "'test_accuracy' is \"high\", not a number"):
         save_model(MLP(sizes=(4, 2)), tmp_path / "m.npz", metrics={"test_accuracy": "high"})
+    with pytest.raises(ModelFileError, match="history 'train_loss' is not a list of numbers"):
+        save_model(MLP(sizes=(4, 2)), tmp_path / "m.npz", history={"train_loss": [None, 0.5]})
     assert not list(tmp_path.iterdir())
+    rich = dict(metrics={"recall": [0.9, 0.8], "test_n": 10.0}, training={"augment": {"kind": "shift"}},
+                history={"note": "any other key holds anything", "val_loss": [None]})
+    save_model(MLP(sizes=(4, 2)), tmp_path / "m.npz", **rich)           # what digitnet does not show: kept as is
+    assert {key: load_model(tmp_path / "m.npz").metadata[key] for key in rich} == rich
 
 
 def test_saving_through_a_link_replaces_its_target_and_never_a_device_or_pipe(tmp_path):

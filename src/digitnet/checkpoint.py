@@ -10,6 +10,8 @@ then rename), so that the last good one survives any crash:
                       fingerprint of the training set, where training is (epoch,
                       batches done, that epoch's sums so far), the state of every
                       random generator, the optimizer's step count and the history
+                      (CuPy's generators cannot be saved: on a GPU fit seeds the
+                      dropout masks anew each epoch, MLP.seed_dropout)
 
 `training.fit(..., checkpoint_dir=DIR)` writes one after every epoch (and every
 `checkpoint_every` minutes, and when it is asked to stop); `fit(..., resume=DIR)`

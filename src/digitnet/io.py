@@ -15,6 +15,7 @@ it unsafely). Writing goes through a temp file, so a model file is always whole.
 import json
 import math
 import os
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -43,8 +44,9 @@ def save_model(model, path, **metadata):
     if not np.isfinite(to_numpy(model.params)).all():
         raise ModelFileError("refusing to save a model whose weights contain NaN or infinity")
     meta = model_metadata(model, **metadata)
-    if _section_problem(meta):                         # what load_model would refuse is never written
-        raise ModelFileError(f"refusing to save metadata that cannot be read back: {_section_problem(meta)}")
+    problem = _section_problem(meta)                   # what load_model would refuse is never written
+    if problem:
+        raise ModelFileError(f"refusing to save metadata that cannot be read back: {problem}")
     arrays = {f"layers.{i}.{name}": to_numpy(getattr(layer, name)).astype(np.float32, copy=False)
               for i, layer in enumerate(model.layers) for name in layer.param_names}
     with atomic_write(path) as f:
@@ -173,32 +175,31 @@ def _read_metadata(path, raw):
     return meta
 
 
-NUMBERS = {"lr", "l2", "dropout", "input_dropout", "max_norm", "seconds", "test_accuracy", "train_accuracy",
-           "val_accuracy", "rotate", "shear", "scale", "elastic_sigma", "elastic_alpha"}
-WHOLE = {"epochs", "batch_size", "seed", "validation_size", "patience", "shift", "test_n"}
+# the values `info`, `report` and `serve` format as numbers; any other key may hold anything JSON does
+NUMBER_VALUES = {"training": {"lr", "l2", "dropout", "input_dropout", "max_norm", "seconds", "rotate", "shear",
+                              "scale", "elastic_sigma", "elastic_alpha", "epochs", "batch_size", "seed",
+                              "validation_size", "patience", "shift"},
+                 "metrics": {"test_accuracy", "train_accuracy", "val_accuracy", "test_n"}}
+HISTORY_LISTS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
 
 def _section_problem(meta):
-    """What is wrong with the parts of the metadata that digitnet shows besides the layers, or None:
-    "training" holds settings (text, numbers, lists of sizes), "metrics" numbers, "history" lists of
-    numbers; each part is optional, and any value may be null."""
-    def number(v, whole=False):
-        return isinstance(v, int if whole else (int, float)) and not isinstance(v, bool)
+    """What makes the metadata's "training", "metrics" or "history" unusable where digitnet shows it, or
+    None: each is optional but an object; a value shown as a number (NUMBER_VALUES) is null or a finite
+    number; a history list holds finite numbers (or nulls, except train_loss)."""
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= sys.float_info.max  # not NaN
 
     for part in ("training", "metrics", "history"):
         if meta.get(part) is not None and not isinstance(meta[part], dict):
             return f"{part!r} is not a JSON object"
     for part in ("training", "metrics"):
         for key, v in (meta.get(part) or {}).items():
-            if key in WHOLE or key in NUMBERS or part == "metrics":
-                expected, ok = ("a whole number" if key in WHOLE else "a number"), number(v, key in WHOLE)
-            else:                                                  # another setting: a name, a flag, sizes
-                expected = "text, a number or a list of sizes"
-                ok = isinstance(v, (str, bool)) or number(v) or isinstance(v, list) and all(map(number, v))
-            if v is not None and not ok:
-                return f"{part} {key!r} is {json.dumps(v)[:40]}, not {expected}"
-    for key, v in (meta.get("history") or {}).items():
-        if not isinstance(v, list) or not all(n is None or number(n) for n in v):
+            if key in NUMBER_VALUES[part] and v is not None and not number(v):
+                return f"{part} {key!r} is {json.dumps(v)[:40]}, not a number"
+    for key in HISTORY_LISTS:
+        v = (meta.get("history") or {}).get(key, [])
+        if not isinstance(v, list) or not all(number(n) or n is None and key != "train_loss" for n in v):
             return f"history {key!r} is not a list of numbers"
     return None
 

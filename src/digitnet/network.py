@@ -131,29 +131,31 @@ class MLP:
         self.seed_dropout()
         return self
 
-    def seed_dropout(self, seed=None, skip=0, batch_size=0):
+    def seed_dropout(self, key=None, skip=0, batch_size=0):
         """Give each Dropout layer the generator that draws its masks.
 
-        On NumPy that is the model's own generator, whose state a checkpoint keeps.
+        On NumPy that is the model's own generator, whose state a checkpoint keeps
+        (fit draws every mask from it, whatever generator a layer was built with).
         CuPy's generators cannot be saved, so on any other backend each layer gets
-        one of its own on the device, spawned from `seed` (a np.random.SeedSequence;
-        None: one seeded from the model's generator; fit passes one per epoch). It
-        then draws the masks of the first `skip` batches of `batch_size` examples
-        again: those a resumed epoch has trained on before it stopped."""
-        widths, width = {}, self.dense[0].n_in            # each Dropout layer's input width
-        for layer in self.layers:
-            width = layer.n_out if isinstance(layer, Dense) else width
-            if isinstance(layer, Dropout):
-                widths[layer] = width
-        if self.xp is np or not widths:
-            for layer in widths:
+        one of its own on the device, spawned from the seed `key` (whole numbers: fit
+        gives (its seed, epoch); None: one drawn from the model's generator). It
+        then draws again the masks of the first `skip` batches of `batch_size`
+        examples: those a resumed epoch trained on before it stopped."""
+        inputs, width, dtype = {}, self.dense[0].n_in, self.xp.float32     # the network's input is float32
+        for layer in self.layers:                          # each Dropout layer's input: width and dtype
+            if isinstance(layer, Dense):
+                width, dtype = layer.n_out, self.params.dtype
+            elif isinstance(layer, Dropout):
+                inputs[layer] = width, dtype
+        if self.xp is np or not inputs:
+            for layer in inputs:
                 layer.rng = self.rng
             return
-        seed = np.random.SeedSequence(int(self.rng.integers(2**63))) if seed is None else seed
-        for (layer, width), child in zip(widths.items(), seed.spawn(len(widths))):
-            layer.rng = random_generator(child, self.xp)
+        key = int(self.rng.integers(2**63)) if key is None else key
+        for (layer, (width, dtype)), seed in zip(inputs.items(), np.random.SeedSequence(key).spawn(len(inputs))):
+            layer.rng = random_generator(seed, self.xp)
             for _ in range(skip if layer.rate > 0 else 0):
-                layer.rng.random((batch_size, width), dtype=self.params.dtype)
+                layer.rng.random((batch_size, width), dtype=dtype)
 
     def __getstate__(self):
         """For pickle and copy: the namespace is a module, and the layers' views are rebuilt."""

@@ -192,6 +192,7 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
 
 def _sizes(hidden):
     """hidden_layer_sizes as a tuple of ints: 100 -> (100,); ValueError unless each is a whole number >= 1."""
+    hidden = hidden.item() if isinstance(hidden, np.ndarray) and hidden.ndim == 0 else hidden
     sizes = (hidden,) if np.isscalar(hidden) else tuple(hidden)
     if not all(isinstance(h, Integral) and not isinstance(h, (bool, np.bool_)) and h >= 1 for h in sizes):
         raise ValueError(f"hidden_layer_sizes={hidden!r}: each layer's size must be a whole number of at least 1, "

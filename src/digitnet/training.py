@@ -234,8 +234,9 @@ class _Steps:
 
     def seed_dropout(self, model, epoch, done):
         """Seed the epoch's dropout masks by (seed, epoch), past the `done` batches a resumed epoch has
-        trained on, so that a resumed run draws the very same ones (MLP.seed_dropout; NumPy: no-op)."""
-        model.seed_dropout(np.random.SeedSequence((self.seed, epoch)), done, self.batch_size)
+        trained on, so that a resumed run draws the very same ones (MLP.seed_dropout; on NumPy the
+        masks come from the model's own generator instead, which a checkpoint saves)."""
+        model.seed_dropout((self.seed, epoch), done, self.batch_size)
 
     def learning_rate(self, epoch, b):
         """The rate at batch b (from 0) of `epoch` (from 1): the peak times the schedule's factor."""

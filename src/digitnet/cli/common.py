@@ -1,5 +1,6 @@
 """Pieces several commands share: the --data option, model paths, output folders, number formatting."""
 import argparse
+import os
 from pathlib import Path
 
 from .. import atomic
@@ -76,14 +77,15 @@ def check_writable(folder, what):
 
 def check_output_file(file, what, example=None):
     """Find out at the start that `file` can be written: no folder, device or pipe in its place, and a
-    folder that takes files. `what` names the argument; `example`, a file name to suggest in a folder."""
-    file = Path(file)
-    if file.is_dir():
-        fix = f"name a file such as {file / example}" if example else "move it, or choose another name"
+    folder that takes files. `what` names the argument; `example`, a file name to suggest in a folder.
+    A symbolic link is followed, as atomic_write follows it."""
+    real = Path(os.path.realpath(file))
+    if real.is_dir():
+        fix = f"name a file such as {Path(file) / example}" if example else "move it, or choose another name"
         raise DigitnetError(f"{what} is a directory: {fix}")
-    if file.exists() and not file.is_file():
+    if real.exists() and not real.is_file():
         raise DigitnetError(f"{what} is not a regular file (a device, pipe or socket): name another file")
-    check_writable(file.parent, what)
+    check_writable(real.parent, what)
 
 
 def percent(fraction):

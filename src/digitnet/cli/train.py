@@ -154,7 +154,7 @@ def output_path(args, s, command=None):
 def checkpoint_folder(args, out):
     """The checkpoint's folder: --resume's, else --checkpoint-dir, else MODEL.checkpoint beside --out;
     refused now if it is a file, or the model's own path."""
-    if args.resume and args.checkpoint_dir and Path(args.checkpoint_dir) != Path(args.resume):
+    if args.resume and args.checkpoint_dir and Path(args.checkpoint_dir).resolve() != Path(args.resume).resolve():
         raise DigitnetError(f"--checkpoint-dir {args.checkpoint_dir}: a resumed run keeps its checkpoint in "
                             f"{args.resume}; resume without --checkpoint-dir")
     folder = Path(args.resume or args.checkpoint_dir or out.with_suffix(".checkpoint"))

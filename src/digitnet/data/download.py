@@ -70,7 +70,7 @@ def download_mnist(
     `backoff`, 2 * `backoff`, 4 * `backoff`... seconds.
     """
     dest = Path(dest_dir)
-    created = not dest.exists()
+    created = [p for p in (dest, *dest.parents) if not p.exists()]         # innermost first
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -85,9 +85,9 @@ def download_mnist(
                 log.warning("%s: checksum mismatch, downloading it again", target)
             _download_one(name, sha256, target, mirrors, retries, timeout, progress, backoff)
     except BaseException:
-        if created:                         # a folder made for a download that failed: not left behind empty
+        for folder in created:              # the folders made for a download that failed: not left behind
             with contextlib.suppress(OSError):
-                dest.rmdir()
+                folder.rmdir()
         raise
     return dest
 

@@ -19,6 +19,7 @@ import errno
 import signal
 import socket
 import sys
+import threading
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -76,7 +77,8 @@ def run(app, sock, workers):
     processes, until Ctrl-C or SIGTERM, after which it shuts down and returns: a server's normal end.
     (One uvicorn process sends itself the signal again once shut down; SIGTERM then raises here too.)"""
     config = uvicorn.Config(app, factory=True, workers=workers, log_level="warning", **UVICORN_SETTINGS)
-    previous = signal.signal(signal.SIGTERM, _stopped)
+    main = threading.current_thread() is threading.main_thread()        # where signal handlers can be set
+    previous = signal.signal(signal.SIGTERM, _stopped) if main else None
     try:
         if workers == 1:
             uvicorn.Server(config).run(sockets=[sock])
@@ -85,7 +87,8 @@ def run(app, sock, workers):
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _stopped(number, frame):
