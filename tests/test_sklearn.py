@@ -102,7 +102,8 @@ def test_partial_fit_after_early_stopping_reports_a_loss_not_a_score():
     ({"validation_fraction": 1.0}, r"'validation_fraction' parameter .* range \(0\.0, 1\.0\)\. Got 1\.0"),
     ({"activation": "gelu"}, r"'activation' parameter .* must be a str among .*'relu'.*Got 'gelu'"),
     ({"schedule": "warm"}, r"'schedule' parameter .* must be a str among .*'one-cycle'"),
-    ({"hidden_layer_sizes": (0,)}, r"hidden_layer_sizes=\(0,\): each layer's size must be a whole number of at least 1"),
+    ({"hidden_layer_sizes": (0,)}, r"hidden_layer_sizes=\(0,\): each layer's size must be a whole number of at "
+                                   r"least 1"),
     ({"hidden_layer_sizes": (1.5,)}, r"hidden_layer_sizes=\(1\.5,\): each layer's size must be a whole number"),
     ({"hidden_layer_sizes": (True,)}, r"hidden_layer_sizes=\(True,\): each layer's size"),
     ({"hidden_layer_sizes": [[3, 3]]}, r"hidden_layer_sizes=\[\[3, 3\]\]: each layer's size"),

@@ -34,8 +34,9 @@ def run(args):
     if not np.isfinite(args.l2) or args.l2 < 0:
         raise DigitnetError(f"--l2 {args.l2}: must be zero or a small positive number, e.g. 1e-4")
     if args.l2 > MAX_L2:
-        raise DigitnetError(f"--l2 {args.l2:g}: too large to check: so large a penalty leaves too few of float64's "
-                            f"digits for the loss's own changes; check with at most {MAX_L2} (training uses about 1e-4)")
+        raise DigitnetError(f"--l2 {args.l2:g}: too large to check: so large a penalty leaves too few of "
+                            f"float64's digits for the loss's own changes; check with at most {MAX_L2} (training "
+                            f"uses about 1e-4)")
     if sum(a * b for a, b in zip(args.sizes, args.sizes[1:])) > 50_000:
         raise DigitnetError(f"--sizes {','.join(map(str, args.sizes))}: too many weights for finite differences "
                             f"(two forward passes each); keep it under 50,000, e.g. 20,12,10")
