@@ -125,3 +125,9 @@ def test_every_namespace_makes_the_same_digits(kind, digits, xp, monkeypatch):
 def test_bad_settings_are_refused(settings, message):
     with pytest.raises(DigitnetError, match=f"^{message}$"):
         Augment(**settings)
+
+
+@pytest.mark.parametrize("shape", [(2, 1024), (2, 64), (2, 28, 28)])
+def test_only_rows_of_784_pixels_are_augmented(shape):
+    with pytest.raises(DigitnetError, match="augmentation moves the pixels of 28x28 digits, rows of 784"):
+        Augment("elastic")(np.zeros(shape, np.float32), np.random.default_rng(0))

@@ -191,3 +191,14 @@ def test_saving_onto_a_directory_names_it_and_writes_nothing(tmp_path):
     with pytest.raises(IsADirectoryError, match=f"is a directory, not a file: '{re.escape(str(tmp_path))}/models'"):
         save_model(MLP(sizes=(4, 2)), tmp_path / "models")
     assert [p.name for p in tmp_path.iterdir()] == ["models"] and not list((tmp_path / "models").iterdir())
+
+
+@pytest.mark.parametrize("metadata, message", [
+    (dict(version=2), "metadata 'version' is the model file's own entry: give yours another name"),
+    (dict(format="mine"), "metadata 'format' is the model file's own entry"),
+    (dict(metrics={"test_accuracy": np.float32(0.5)}), "metadata must be plain JSON values"),
+])
+def test_metadata_that_would_break_the_file_is_refused(tmp_path, metadata, message):
+    with pytest.raises(ModelFileError, match=message):
+        save_model(MLP(sizes=(4, 2)), tmp_path / "m.npz", **metadata)
+    assert not list(tmp_path.iterdir())

@@ -41,12 +41,20 @@ def test_built_from_layers():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(sizes=(784,)), "must be at least two positive numbers"),
+    (dict(sizes=(784,)), r"layer sizes \(784,\) must be at least two whole numbers from 1"),
+    (dict(sizes=None), "layer sizes None must be"),
+    (dict(sizes="784,10"), "layer sizes '784,10' must be"),
+    (dict(sizes=(784, 16.7, 10)), "layer sizes .* must be at least two whole numbers"),
+    (dict(sizes=(784, float("nan"), 10)), "layer sizes .* must be at least two whole numbers"),
     (dict(activation="swish"), "unknown activation 'swish'"),
+    (dict(activation=["relu"]), r"unknown activation \['relu'\]"),
     (dict(loss="hinge"), "unknown loss 'hinge'"),
     (dict(init="zeros"), "unknown init 'zeros'"),
     (dict(dropout=1.5), "dropout 1.5 must be at least 0 and below 1"),
-    (dict(random_state=-1), "random_state -1 must be a whole number from 0"),
+    (dict(dropout="0.2"), "dropout '0.2' must be at least 0 and below 1"),
+    (dict(random_state=-1), "random_state -1 must be None or a whole number from 0"),
+    (dict(random_state=1.5), "random_state 1.5 must be None or a whole number from 0"),
+    (dict(layers=[Dense(784, 10), ReLU]), "is not a layer: give instances such as Dense"),
 ])
 def test_bad_settings_are_named(kwargs, message):
     with pytest.raises(DigitnetError, match=message):
@@ -109,7 +117,10 @@ def test_predict_proba_returns_fresh_arrays():
 
 @pytest.mark.parametrize("X, message", [
     (np.ones((3, 100)), r"input of shape \(3, 100\) does not fit this network: expected \(n, 784\)"),
-    (np.array([["a"] * 784]), "input has dtype <U1: expected numbers"),
+    (np.array([["a"] * 784]), "input has dtype <U1: expected real numbers"),
+    (np.zeros(10), r"input of shape \(1, 10\) does not fit|input of shape \(10,\) does not fit"),
+    (np.zeros((2, 392)), r"input of shape \(2, 392\) does not fit this network"),
+    ([[0.0] * 784, [0.0]], "input is not a rectangular array of numbers"),
     (np.full((1, 784), np.nan), "input contains NaN or infinite values"),
 ])
 def test_bad_input_is_named(X, message):
@@ -145,3 +156,25 @@ def test_unknown_device_is_named():
 def test_gpu_without_cupy_says_how_to_install_it():
     with pytest.raises(DigitnetError, match=r"--device gpu needs CuPy, which is not installed: pip install"):
         MLP(sizes=(4, 3), device="gpu")
+
+
+def test_score_and_loss_check_the_labels_as_fit_does():
+    model, x = MLP(sizes=(4, 8, 3), random_state=0), np.zeros((6, 4), np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    with pytest.raises(DigitnetError, match=r"labels of shape \(6, 1\): expected one class number per image"):
+        model.score(x, y[:, None])
+    with pytest.raises(DigitnetError, match="images without labels"):
+        model.score(x, None)
+    with pytest.raises(DigitnetError, match="label -1 is not a class of this network"):
+        model.loss_and_accuracy(x, -np.ones(6, int))
+    with pytest.raises(DigitnetError, match="label 1e\\+300 is not a class"):
+        model.score(x, np.full(6, 1e300))
+    with pytest.raises(DigitnetError, match="0 images but 0 labels"):
+        model.score(np.zeros((0, 4)), [])
+    assert model.score(x, y) == model.loss_and_accuracy(x, y)[1]
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 1.5, True])
+def test_a_prediction_batch_size_must_be_a_whole_number(batch_size):
+    with pytest.raises(DigitnetError, match="batch size .* must be a whole number of at least 1"):
+        MLP(sizes=(4, 3)).predict_proba(np.zeros((2, 4)), batch_size=batch_size)

@@ -64,8 +64,30 @@ def test_every_optimizer_minimises_a_quadratic(xp, name):
 def test_an_optimizer_refuses_another_networks_parameters():
     opt = Adam()
     opt.step(np.zeros(3, np.float32), np.ones(3, np.float32))
-    with pytest.raises(DigitnetError, match="this optimizer was used for 3 parameters, not 4: make a new one"):
+    with pytest.raises(DigitnetError, match=r"this optimizer was used for parameters of shape \(3,\), not \(4,\): "
+                                             r"make a new one"):
         opt.step(np.zeros(4, np.float32), np.ones(4, np.float32))
+
+
+@pytest.mark.parametrize("optimizer", [SGD(0.1), SGD(0.1, momentum=0.9), Adam(0.1)])
+def test_a_gradient_of_another_shape_is_refused_before_any_update(optimizer):
+    """The fused Adam loop would read past the end of a shorter gradient."""
+    p = np.ones(8, np.float32)
+    with pytest.raises(DigitnetError, match=r"a gradient of shape \(1,\) for parameters of shape \(8,\): they must"):
+        optimizer.step(p, np.ones(1, np.float32))
+    assert (p == 1).all()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: SGD(-0.1), r"learning rate -0.1 must be a number in \[0, inf\)"),
+    (lambda: SGD(0.1, momentum=2.0), r"momentum 2.0 must be a number in \[0, 1\)"),
+    (lambda: Adam(beta1=1.0), r"beta1 1.0 must be a number in \[0, 1\)"),
+    (lambda: Adam(eps=0), r"eps 0 must be a number in \(0, inf\)"),
+    (lambda: Adam("fast"), r"learning rate 'fast' must be a number"),
+])
+def test_optimizer_settings_are_checked(make, message):
+    with pytest.raises(DigitnetError, match=message):
+        make()
 
 
 def test_bad_optimizer_or_rate():

@@ -76,7 +76,7 @@ def drawn_digit(digit=7, size=(160, 120), ink=(20, 20, 20, 255), paper=(255, 255
 def test_any_kind_of_input(model, tmp_path):
     image = drawn_digit(7)
     gray = np.asarray(image.convert("L"), dtype=np.float32)
-    for source in (image, image.convert("L"), np.asarray(image.convert("L")),
+    for source in (image, image.convert("L"), np.asarray(image.convert("L")), gray < 128,     # a mask: ink where True
                    np.asarray(image.convert("RGB")).astype(np.float32) / 255, tmp_path / "seven.png",
                    Image.fromarray(gray / 255), Image.fromarray(gray)):     # floating-point gray (mode F, as TIFF)
         if not isinstance(source, (Image.Image, np.ndarray)):
@@ -95,6 +95,8 @@ def test_prediction_fields(model):
     assert p.probabilities.shape == (10,) and abs(float(p.probabilities.sum()) - 1) < 1e-5
     assert p.top(3)[0] == (p.digit, p.probability) and len(p.top(3)) == 3
     assert p.input.shape == (28, 28)
+    with pytest.raises(DigitnetError, match="top -1: ask for at least 1 digit"):
+        p.top(-1)
 
 
 def bad_files(tmp_path):

@@ -259,3 +259,52 @@ def test_train_step_copies_a_numpy_batch_to_the_models_device(xp):
     loss_numpy, _ = train_step(given_numpy, SGD(0.1), x, y)
     assert float(loss_there) == float(loss_numpy)
     np.testing.assert_array_equal(to_numpy(given_there.params), to_numpy(given_numpy.params))
+
+
+class PlainOptimizer:
+    """An optimizer of the user's own: `step` and `learning_rate`, nothing else."""
+    learning_rate = 0.1
+
+    def step(self, params, grads):
+        params -= self.learning_rate * grads
+
+
+@pytest.mark.parametrize("settings, message", [
+    (dict(optimizer=SGD(0.1), learning_rate=-0.01), "learning rate -0.01 must be a positive number"),
+    (dict(optimizer=SGD(0.0)), "learning rate 0.0 must be a positive number"),
+    (dict(optimizer=None), "optimizer None: give a name .* or an object with step"),
+    (dict(optimizer=SGD), "optimizer <class .*SGD'>: give a name"),
+    (dict(augment=True), "augment True: give a kind"),
+    (dict(callbacks=print), "callbacks must be a list of functions"),
+    (dict(random_state=np.random.default_rng(0)), "random_state Generator.* must be None or a whole number"),
+    (dict(checkpoint_every="5", checkpoint_dir="c"), "checkpoint every 5 minutes needs"),
+    (dict(y_val=np.zeros(10)), "y_val without x_val: give the validation images too"),
+    (dict(optimizer=PlainOptimizer(), checkpoint_dir="c"), "checkpoints need one of digitnet's optimizers"),
+    (dict(augment="shift"), "augment 'shift' moves the pixels of 28x28 digits: this network reads 4 inputs"),
+])
+def test_fit_refuses_a_bad_argument_before_training(settings, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    x, y = blobs()
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+    before = model.params.copy()
+    with pytest.raises(DigitnetError, match=message):
+        fit(model, x, y, epochs=2, verbose=0, **settings)
+    np.testing.assert_array_equal(model.params, before)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_takes_numpy_numbers_and_checkpoints_them(tmp_path):
+    x, y = blobs()
+    settings = dict(epochs=np.int64(2), batch_size=np.int64(32), learning_rate=np.float32(0.01), l2=np.float32(1e-4),
+                    random_state=np.int64(3), verbose=0)
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+    fit(model, x, y, checkpoint_dir=tmp_path, **settings)
+    plain = MLP(sizes=(4, 8, 3), random_state=0)
+    fit(plain, x, y, **{k: v.item() if isinstance(v, np.generic) else v for k, v in settings.items()})
+    np.testing.assert_array_equal(model.params, plain.params)
+
+
+def test_a_checkpoint_folder_that_is_a_file_is_refused_before_training(tmp_path):
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(DigitnetError, match="checkpoint_dir .*taken is a file, not a folder"):
+        fit(MLP(sizes=(4, 8, 3)), *blobs(), epochs=1, verbose=0, checkpoint_dir=tmp_path / "taken")

@@ -70,6 +70,9 @@ class Augment:
     def __call__(self, x, rng):
         if self.kind == "none":
             return x
+        if x.ndim != 2 or x.shape[1] != 784:
+            raise DigitnetError(f"augmentation moves the pixels of 28x28 digits, rows of 784: not a batch of "
+                                f"shape {tuple(x.shape)}")
         xp, batch = namespace(x), x.shape[0]
         a, t = self.affine_maps(batch, rng)
         dr = dc = None

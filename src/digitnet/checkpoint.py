@@ -146,6 +146,10 @@ class Saver:
     """Writes the checkpoints of a run into `directory` (if any): when asked, and says when one is due."""
 
     def __init__(self, directory, every_minutes, model, opt, settings, best):
+        if directory is not None:                      # found out before training, not after its first epoch
+            _optimizer_meta(opt)
+            if Path(directory).exists() and not Path(directory).is_dir():
+                raise CheckpointError(f"checkpoint_dir {directory} is a file, not a folder: name a folder")
         self.directory, self.every, self.settings = directory, every_minutes, settings
         self.model, self.opt = model, opt
         self.best = best                       # the early stopping's best weights go into the checkpoint too

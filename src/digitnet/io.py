@@ -43,14 +43,21 @@ def save_model(model, path, **metadata):
     """Write `model` (and extra JSON-able metadata such as training, metrics, history) to `path`."""
     if not np.isfinite(to_numpy(model.params)).all():
         raise ModelFileError("refusing to save a model whose weights contain NaN or infinity")
+    own = sorted({"format", "version", "model"} & metadata.keys())
+    if own:
+        raise ModelFileError(f"metadata {own[0]!r} is the model file's own entry: give yours another name")
     meta = model_metadata(model, **metadata)
+    try:
+        text = json.dumps(meta)
+    except (TypeError, ValueError) as e:              # e.g. a NumPy number or array
+        raise ModelFileError(f"metadata must be plain JSON values (numbers, text, lists, dicts): {e}") from None
     problem = _section_problem(meta)                   # what load_model would refuse is never written
     if problem:
         raise ModelFileError(f"refusing to save metadata that cannot be read back: {problem}")
     arrays = {f"layers.{i}.{name}": to_numpy(getattr(layer, name)).astype(np.float32, copy=False)
               for i, layer in enumerate(model.layers) for name in layer.param_names}
     with atomic_write(path) as f:
-        np.savez(f, metadata=np.array(json.dumps(meta)), **arrays)
+        np.savez(f, metadata=np.array(text), **arrays)
     return Path(path)
 
 

@@ -56,6 +56,9 @@ class Dense(Layer):
 
     def __init__(self, n_in, n_out, init="he", rng=None, dtype=np.float32):
         rng = np.random.default_rng(0) if rng is None else rng
+        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in (n_in, n_out)):
+            raise ValueError(f"Dense({n_in!r}, {n_out!r}): the numbers of inputs and outputs must be whole numbers "
+                             f"from 1")
         self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
         W, b = initial_parameters(init, rng, self.n_in, self.n_out)
         self.W, self.b = W.astype(dtype), b.astype(dtype)

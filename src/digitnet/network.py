@@ -19,10 +19,10 @@ take and return NumPy arrays whatever the device.
 """
 import math
 
-import array_api_compat
 import numpy as np
 
 from .backend import array_module, device_name, namespace, random_generator, to_device, to_numpy
+from .checks import check_input, check_labels, whole
 from .errors import DigitnetError
 from .init import DEFAULT_INIT, INITIALIZERS
 from .layers import ACTIVATIONS, Dense, Dropout, Sigmoid
@@ -35,18 +35,19 @@ def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rn
 
     With the "mse" loss the output layer gets a Sigmoid, so outputs lie in (0, 1).
     """
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2 \
+            or not all(whole(s, 1) for s in sizes):
+        raise DigitnetError(f"layer sizes {sizes!r} must be at least two whole numbers from 1, e.g. (784, 256, 10)")
     sizes = [int(s) for s in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise DigitnetError(f"layer sizes {sizes} must be at least two positive numbers, e.g. 784,256,10")
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise DigitnetError(f"unknown activation {activation!r}: choose one of {', '.join(ACTIVATIONS)}")
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
     for name, rate in (("dropout", dropout), ("input dropout", input_dropout)):
-        if not 0.0 <= rate < 1.0:
-            raise DigitnetError(f"{name} {rate} must be at least 0 and below 1, e.g. 0.2")
-    init = init or DEFAULT_INIT.get(activation, "glorot")      # an activation added by the user: Glorot
-    if init not in INITIALIZERS:
+        if not isinstance(rate, (int, float, np.number)) or isinstance(rate, bool) or not 0.0 <= rate < 1.0:
+            raise DigitnetError(f"{name} {rate!r} must be at least 0 and below 1, e.g. 0.2")
+    init = DEFAULT_INIT.get(activation, "glorot") if init is None else init   # a user's activation: Glorot
+    if not isinstance(init, str) or init not in INITIALIZERS:
         raise DigitnetError(f"unknown init {init!r}: choose one of {', '.join(INITIALIZERS)}")
     rng = np.random.default_rng(0) if rng is None else rng
     layers = [Dropout(input_dropout, rng=rng)] if input_dropout > 0 else []
@@ -74,15 +75,18 @@ class MLP:
 
     def __init__(self, sizes=(784, 256, 128, 10), activation="relu", loss="ce", init=None,
                  dropout=0.0, random_state=0, layers=None, device="cpu", input_dropout=0.0):
-        if loss not in LOSSES:
+        if not isinstance(loss, str) or loss not in LOSSES:
             raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
         self.loss = LOSSES[loss]()
-        if isinstance(random_state, (int, np.integer)) and random_state < 0:
-            raise DigitnetError(f"random_state {random_state} must be a whole number from 0, e.g. 0")
+        if random_state is not None and not whole(random_state, 0):
+            raise DigitnetError(f"random_state {random_state!r} must be None or a whole number from 0, e.g. 0")
         self.rng = np.random.default_rng(random_state)
         if layers is None:
             layers = build_layers(sizes, activation, loss, init, dropout, self.rng, input_dropout)
         self.layers = list(layers)
+        for layer in self.layers:
+            if isinstance(layer, type) or not hasattr(layer, "forward"):
+                raise DigitnetError(f"{layer!r} is not a layer: give instances such as Dense(784, 10), ReLU()")
         self.dense = [layer for layer in self.layers if isinstance(layer, Dense)]
         if not self.dense:
             raise DigitnetError("a network needs at least one Dense layer")
@@ -231,32 +235,17 @@ class MLP:
 
     # -- scikit-learn-style prediction ----------------------------------------
     def check_input(self, X):
-        """X as a float32 (n, n_in) array; (n, 28, 28) images are flattened, one image made a batch of one.
+        """X as a float32 (n, n_in) array (checks.check_input)."""
+        return check_input(X, self.sizes[0])
 
-        Lists and NumPy arrays come back as NumPy arrays; an array of another
-        namespace (e.g. already on the GPU) stays there."""
-        if not array_api_compat.is_array_api_obj(X):
-            X = np.asarray(X)
-        xp = namespace(X)
-        n_in = self.sizes[0]
-        if X.ndim == 3 and X.shape[1] * X.shape[2] == n_in:
-            X = xp.reshape(X, (X.shape[0], n_in))
-        if X.ndim == 1 or (X.ndim == 2 and math.prod(X.shape) == n_in and X.shape[1] != n_in):
-            X = xp.reshape(X, (1, n_in))        # one image: (784,) or (28, 28)
-        if X.ndim != 2 or X.shape[1] != n_in:
-            raise DigitnetError(f"input of shape {tuple(X.shape)} does not fit this network: "
-                                f"expected (n, {n_in}) rows of pixels scaled to [0, 1]")
-        if isinstance(X, np.ndarray) and not np.issubdtype(X.dtype, np.number):
-            raise DigitnetError(f"input has dtype {X.dtype}: expected numbers")
-        X = xp.astype(X, xp.float32, copy=False)
-        # a sum is finite when every element is, and needs no temporary array the size of X;
-        # only if it is not, look element by element: it may just have overflowed
-        if not math.isfinite(float(xp.sum(X))) and not bool(xp.all(xp.isfinite(X))):
-            raise DigitnetError("input contains NaN or infinite values")
-        return X
+    def check_labels(self, y, n, what=""):
+        """y as an int64 NumPy array (n,) of this network's classes (checks.check_labels)."""
+        return check_labels(y, n, self.sizes[-1], what)
 
     def _outputs(self, X, batch_size):
         """(rows, a) for X in batches of `batch_size` rows: a (rows, n_out), the output of `forward`."""
+        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+            raise DigitnetError(f"batch size {batch_size!r} must be a whole number of at least 1, e.g. 512")
         n = X.shape[0]
         for start in range(0, n, batch_size):
             rows = slice(start, min(start + batch_size, n))
@@ -280,11 +269,13 @@ class MLP:
 
     def score(self, X, y):
         """Accuracy: the fraction of X classified as y."""
-        return float(np.mean(self.predict(X) == to_numpy(y)))
+        X = self.check_input(X)
+        return float(np.mean(self.predict(X) == self.check_labels(y, X.shape[0])))
 
     def loss_and_accuracy(self, X, y, batch_size=512):
         """(mean loss, accuracy) on X, y, without dropout; X and y may already be on the device."""
         X, xp = self.check_input(X), self.xp
+        y = to_device(self.check_labels(y, X.shape[0]), xp)
         total, correct = 0.0, 0
         for rows, a in self._outputs(X, batch_size):
             labels = to_device(y[rows], xp)

@@ -15,6 +15,8 @@ on the first step, shaped like the parameters and on their device.
 Plain SGD with a batch size equal to the training set is full-batch gradient
 descent. Momentum and Nesterov follow the form PyTorch uses.
 """
+import math
+
 import numpy as np
 
 from . import accel
@@ -22,18 +24,32 @@ from .backend import namespace, to_device
 from .errors import DigitnetError
 
 
+def check_setting(name, value, low, high, example, low_open=False):
+    """`value` as a float: DigitnetError unless it is a number with low <= value < high (low < value
+    with low_open)."""
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not number or not (low < value if low_open else low <= value) or not value < high:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
+        raise DigitnetError(f"{name} {value!r} must be a number in {interval}, e.g. {example}")
+    return float(value)
+
+
 class Optimizer:
     """Base class: the state arrays named in `state_names`, each shaped like the parameters."""
 
     state_names = ()
 
-    def _state(self, params):
-        """The state arrays, made (zero) on the first step and on the parameters' device."""
+    def _state(self, params, grads):
+        """The state arrays, made (zero) on the first step and on the parameters' device; the gradient
+        must have the parameters' shape."""
+        if grads.shape != params.shape:
+            raise DigitnetError(f"a gradient of shape {tuple(grads.shape)} for parameters of shape "
+                                f"{tuple(params.shape)}: they must match")
         xp = namespace(params)
         state = [getattr(self, name, None) for name in self.state_names]
         if state and state[0] is not None and state[0].shape != params.shape:
-            raise DigitnetError(f"this optimizer was used for {state[0].shape[0]} parameters, not "
-                                f"{params.shape[0]}: make a new one for this network")
+            raise DigitnetError(f"this optimizer was used for parameters of shape {tuple(state[0].shape)}, not "
+                                f"{tuple(params.shape)}: make a new one for this network")
         for name, array in zip(self.state_names, state):
             setattr(self, name, xp.zeros_like(params) if array is None else to_device(array, xp))
         return [getattr(self, name) for name in self.state_names]
@@ -43,15 +59,18 @@ class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum."""
 
     def __init__(self, learning_rate=0.1, momentum=0.0, nesterov=False):
-        self.learning_rate, self.momentum, self.nesterov = learning_rate, momentum, nesterov
+        self.learning_rate = check_setting("learning rate", learning_rate, 0, math.inf, 0.1)
+        self.momentum = check_setting("momentum", momentum, 0, 1, 0.9)
+        self.nesterov = bool(nesterov)
         self.state_names = ("velocity",) if momentum else ()
 
     def step(self, params, grads):
         lr, mu = float(self.learning_rate), float(self.momentum)
+        state = self._state(params, grads)          # [] for plain SGD, [v] with momentum
         if not mu:
             params -= lr * grads
             return
-        (v,) = self._state(params)
+        (v,) = state
         v *= mu
         v += grads                                  # v = mu * v + g
         if self.nesterov:
@@ -76,11 +95,14 @@ class Adam(Optimizer):
     state_names = ("m", "v")
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-        self.learning_rate, self.beta1, self.beta2, self.eps = learning_rate, beta1, beta2, eps
+        self.learning_rate = check_setting("learning rate", learning_rate, 0, math.inf, 0.001)
+        self.beta1 = check_setting("beta1", beta1, 0, 1, 0.9)
+        self.beta2 = check_setting("beta2", beta2, 0, 1, 0.999)
+        self.eps = check_setting("eps", eps, 0, math.inf, 1e-8, low_open=True)
         self.t = 0
 
     def step(self, params, grads):
-        m, v = self._state(params)
+        m, v = self._state(params, grads)
         self.t += 1
         update = accel.fused_adam(params) or adam_update
         update(params, grads, m, v, float(self.learning_rate), self.beta1, self.beta2, self.eps, self.t)
@@ -108,6 +130,12 @@ def make_optimizer(name, learning_rate):
     """The optimizer called `name` (see OPTIMIZERS) with the given learning rate."""
     if name not in OPTIMIZERS:
         raise DigitnetError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
-    if not np.isfinite(learning_rate) or learning_rate <= 0:
-        raise DigitnetError(f"learning rate {learning_rate} must be a positive number, e.g. 0.001")
-    return OPTIMIZERS[name](learning_rate)
+    return OPTIMIZERS[name](check_rate(learning_rate))
+
+
+def check_rate(learning_rate):
+    """The learning rate to train with, as a float: DigitnetError unless it is a positive number."""
+    number = isinstance(learning_rate, (int, float, np.integer, np.floating)) and not isinstance(learning_rate, bool)
+    if not number or not 0 < learning_rate < math.inf:
+        raise DigitnetError(f"learning rate {learning_rate!r} must be a positive number, e.g. 0.001")
+    return float(learning_rate)

@@ -90,6 +90,8 @@ def _decode(file, name):
 def _from_array(a):
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
         raise DigitnetError(f"an image array must have shape (H, W), (H, W, 3) or (H, W, 4), got {a.shape}")
+    if a.dtype == bool:                                  # a mask such as image > 128: ink where True
+        a = a.astype(np.uint8) * 255
     if not np.issubdtype(a.dtype, np.number) or not np.isfinite(a).all():
         raise DigitnetError("an image array must hold finite numbers")
     if a.dtype != np.uint8:                              # floats in [0, 1] or any other range

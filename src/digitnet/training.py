@@ -25,11 +25,10 @@ import numpy as np
 
 from . import checkpoint, progress
 from .checkpoint import Position
-from .backend import namespace, to_device, to_numpy
+from .backend import namespace, to_device
+from .checks import check_settings, fit_tools
 from .errors import DigitnetError, TrainingDiverged
 from .interrupt import StopRequests, TrainingInterrupted
-from .optimizers import make_optimizer
-from .augment import Augment
 from .earlystopping import EarlyStopping
 from .ratefinder import RateFinder
 from .schedules import SCHEDULES
@@ -102,19 +101,24 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     smaller rate that was seen to train (ratefinder.py), and the model is left with the weights
     it started from.
     """
-    check_settings(epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every, max_norm, patience)
-    augment = Augment(augment) if isinstance(augment, str) else augment or Augment()
-    max_norm, patience = max_norm and float(max_norm), patience and int(patience)     # plain numbers, for JSON
+    check_settings(epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every, max_norm, patience,
+                   random_state)
+    epochs, batch_size, l2 = int(epochs), int(batch_size), float(l2)           # plain numbers, for JSON
+    max_norm, patience = max_norm and float(max_norm), patience and int(patience)
+    random_state = None if random_state is None else int(random_state)
+    opt, learning_rate, augment, callbacks = fit_tools(optimizer, learning_rate, augment, callbacks)
     progress.check_verbose(verbose)
     x, y = _examples(model, x_train, y_train, "training")
-    has_val = x_val is not None and np.shape(x_val)[0] > 0          # an empty set: no validation
+    if augment.kind != "none" and x.shape[1] != 784:
+        raise DigitnetError(f"augment {augment.kind!r} moves the pixels of 28x28 digits: this network reads "
+                            f"{x.shape[1]} inputs, not 784")
+    if x_val is None and y_val is not None:
+        raise DigitnetError("y_val without x_val: give the validation images too")
+    has_val = x_val is not None and not (np.ndim(x_val) > 0 and np.shape(x_val)[0] == 0)   # empty: none
     if patience and not has_val:
         raise DigitnetError(f"patience {patience} watches the validation loss, and there is no validation set: "
                             "give x_val and y_val")
     x_val, y_val = _examples(model, x_val, y_val, "validation") if has_val else (None, None)
-    if learning_rate is None:
-        learning_rate = 1e-3 if isinstance(optimizer, str) else optimizer.learning_rate
-    opt = make_optimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
     batch_size = min(batch_size, x.shape[0])
     steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size), batch_size,
                    l2=l2, max_norm=max_norm, augment=augment, seed=random_state)
@@ -251,43 +255,10 @@ class _Steps:
                                    f"by {where}")
 
 
-def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkpoint_every=None, max_norm=None,
-                   patience=None):
-    """A DigitnetError naming the first of these training settings that cannot work."""
-    if max_norm is not None and not (isinstance(max_norm, (int, float, np.number)) and 0 < max_norm < math.inf):
-        raise DigitnetError(f"max-norm {max_norm} must be a positive length, e.g. 3")
-    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
-        raise DigitnetError(f"patience {patience} must be a whole number of epochs, at least 1")
-    if checkpoint_every is not None and (checkpoint_dir is None or not checkpoint_every > 0):
-        raise DigitnetError(f"checkpoint every {checkpoint_every} minutes needs a checkpoint directory and a "
-                            f"positive number of minutes, e.g. 10")
-    if not isinstance(epochs, (int, np.integer)) or isinstance(epochs, bool) or epochs < 1:
-        raise DigitnetError(f"epochs {epochs} must be a whole number of at least 1")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise DigitnetError(f"batch size {batch_size} must be a whole number of at least 1")
-    if not isinstance(l2, (int, float, np.integer, np.floating)) or not np.isfinite(l2) or l2 < 0:
-        raise DigitnetError(f"l2 {l2} must be zero or a small positive number, e.g. 1e-4")
-    if schedule not in SCHEDULES:
-        raise DigitnetError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
-
-
 def _examples(model, x, y, what):
     """(x, y) checked and copied to the model's device once, for the whole of training."""
     x = model.check_input(x)
-    if y is None:
-        raise DigitnetError(f"{what} images without labels: give the labels too")
-    y, n_classes = to_numpy(y), model.sizes[-1]
-    if y.ndim != 1:
-        raise DigitnetError(f"{what} labels of shape {y.shape}: expected one class number per image, shape (n,)")
-    if x.shape[0] != y.shape[0] or y.shape[0] == 0:
-        raise DigitnetError(f"{x.shape[0]} {what} images but {y.shape[0]} labels")
-    if y.dtype.kind not in "iuf" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
-        raise DigitnetError(f"{what} labels must be class numbers 0 to {n_classes - 1}, not {y.dtype} values")
-    y = y.astype(np.int64)
-    if y.min() < 0 or y.max() >= n_classes:
-        bad = y[(y < 0) | (y >= n_classes)][0]
-        raise DigitnetError(f"label {bad} is not a class of this network: labels must be 0 to {n_classes - 1}")
-    return to_device(x, model.xp), to_device(y, model.xp)
+    return to_device(x, model.xp), to_device(model.check_labels(y, x.shape[0], what), model.xp)
 
 
 def _batches(rng, n, batch_size, xp):
