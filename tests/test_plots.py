@@ -10,6 +10,7 @@ from PIL import Image
 
 from digitnet import DigitnetError, load_mnist, load_model
 from digitnet import plots, plots_data
+from digitnet.metrics import confusion_matrix
 from test_cli import assert_one_line_error
 
 MIN_WIDTH = 800
@@ -173,3 +174,16 @@ def test_dataset_figures(test_set, tmp_path):
     path = plots.save_figure(samples, tmp_path / "sub" / "samples.png")
     assert_png(path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["samples.png"]     # no temp file left
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: confusion_matrix([12], [0]), "true labels must be one class number 0 to 9 per example"),
+    (lambda: confusion_matrix([1.5], [1]), "true labels must be one class number"),
+    (lambda: confusion_matrix([1, 2], [1]), "2 true labels but 1 predicted"),
+    (lambda: plots.digit_probabilities(np.zeros(784), np.full(10, 0.1), label=12), "a label and prediction 0 to 9"),
+    (lambda: plots.first_layer_weights(np.zeros((784, 8)), count=0), "count 0: draw at least 1 unit"),
+    (lambda: plots_data.class_samples(np.zeros((10, 784)), np.arange(10), per_class=0), "per_class 0: draw at least 1"),
+])
+def test_figures_and_counts_refuse_what_they_cannot_draw(call, message):
+    with pytest.raises(DigitnetError, match=message):
+        call()

@@ -7,10 +7,19 @@ the diagonal holds the correct answers. For digit k,
 """
 import numpy as np
 
+from .errors import DigitnetError
+
 
 def confusion_matrix(y_true, y_pred, n_classes=10):
     """cm (n_classes, n_classes) of int64 counts; rows are true labels, columns predictions."""
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    for name, y in (("true", y_true), ("predicted", y_pred)):
+        whole = y.dtype.kind in "iu" or y.dtype.kind == "f" and np.all(y == np.round(y))
+        if y.ndim != 1 or not whole or y.size and not 0 <= y.min() <= y.max() < n_classes:
+            raise DigitnetError(f"{name} labels must be one class number 0 to {n_classes - 1} per example")
+    if y_true.shape != y_pred.shape:
+        raise DigitnetError(f"{y_true.size} true labels but {y_pred.size} predicted")
+    y_true, y_pred = y_true.astype(np.int64), y_pred.astype(np.int64)
     counts = np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes)
     return counts.reshape(n_classes, n_classes)
 

@@ -117,6 +117,8 @@ def digit_probabilities(image, probabilities, label=None, predicted=None, index=
     """One digit, large, beside a bar chart of the ten class probabilities."""
     p = np.asarray(probabilities, dtype=np.float64).ravel()
     predicted = int(np.argmax(p)) if predicted is None else int(predicted)
+    if len(p) != 10 or not all(d is None or 0 <= int(d) < 10 for d in (label, predicted)):
+        raise DigitnetError("digit_probabilities draws ten probabilities, and a label and prediction 0 to 9")
     wrong = label is not None and int(label) != predicted
     fig = new_figure(WIDTH, 4.6)
     ax_img, ax_bar = fig.subplots(1, 2, width_ratios=[1, 1.7])
@@ -265,6 +267,8 @@ def first_layer_weights(W, count=64):
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] != 784:
         raise DigitnetError(f"first-layer weights of shape {W.shape}: expected (784, n_hidden)")
+    if not isinstance(count, (int, np.integer)) or count < 1 or W.shape[1] < 1:
+        raise DigitnetError(f"count {count!r}: draw at least 1 unit, of a layer that has some")
     units = min(count, W.shape[1])
     tiles = W[:, :units].T.reshape(units, 28, 28)
     scale = np.abs(tiles).max(axis=(1, 2), keepdims=True)
