@@ -54,6 +54,7 @@ def test_built_from_layers():
     (dict(dropout="0.2"), "dropout '0.2' must be at least 0 and below 1"),
     (dict(random_state=-1), "random_state -1 must be None or a whole number from 0"),
     (dict(random_state=1.5), "random_state 1.5 must be None or a whole number from 0"),
+    (dict(sizes=np.array(5)), "layer sizes array\\(5\\) must be at least two whole numbers"),
     (dict(layers=[Dense(784, 10), ReLU]), "is not a layer: give instances such as Dense"),
 ])
 def test_bad_settings_are_named(kwargs, message):
@@ -158,6 +159,13 @@ def test_gpu_without_cupy_says_how_to_install_it():
         MLP(sizes=(4, 3), device="gpu")
 
 
+def test_seeds_and_sizes_numpy_makes_are_taken():
+    same = MLP(sizes=(4, 8, 3), random_state=np.random.default_rng(5)).params
+    numpy_made = MLP(sizes=[4.0, np.int64(8), np.array(3)], random_state=np.random.default_rng(5))
+    np.testing.assert_array_equal(same, numpy_made.params)
+    assert MLP(sizes=(4, 8, 3), dropout=np.array(0.2)).layers[2].rate == 0.2
+
+
 def test_score_and_loss_check_the_labels_as_fit_does():
     model, x = MLP(sizes=(4, 8, 3), random_state=0), np.zeros((6, 4), np.float32)
     y = np.array([0, 1, 2, 0, 1, 2])
@@ -169,9 +177,10 @@ def test_score_and_loss_check_the_labels_as_fit_does():
         model.loss_and_accuracy(x, -np.ones(6, int))
     with pytest.raises(DigitnetError, match="label 1e\\+300 is not a class"):
         model.score(x, np.full(6, 1e300))
-    with pytest.raises(DigitnetError, match="0 images but 0 labels"):
+    with pytest.raises(DigitnetError, match="no images: give at least one"):
         model.score(np.zeros((0, 4)), [])
     assert model.score(x, y) == model.loss_and_accuracy(x, y)[1]
+    assert model.score(x[:2], [True, False]) == model.score(x[:2], [1, 0])         # bool labels are 0 and 1
 
 
 @pytest.mark.parametrize("batch_size", [0, -1, 1.5, True])

@@ -277,7 +277,8 @@ class PlainOptimizer:
     (dict(augment=True), "augment True: give a kind"),
     (dict(callbacks=print), "callbacks must be a list of functions"),
     (dict(random_state=np.random.default_rng(0)), "random_state Generator.* must be None or a whole number"),
-    (dict(checkpoint_every="5", checkpoint_dir="c"), "checkpoint every 5 minutes needs"),
+    (dict(checkpoint_every="5", checkpoint_dir="c"), "checkpoint every '5' minutes: give a positive number"),
+    (dict(optimizer=object()), "optimizer <object .*>: give a name"),
     (dict(y_val=np.zeros(10)), "y_val without x_val: give the validation images too"),
     (dict(optimizer=PlainOptimizer(), checkpoint_dir="c"), "checkpoints need one of digitnet's optimizers"),
     (dict(augment="shift"), "augment 'shift' moves the pixels of 28x28 digits: this network reads 4 inputs"),
@@ -291,6 +292,12 @@ def test_fit_refuses_a_bad_argument_before_training(settings, message, tmp_path,
         fit(model, x, y, epochs=2, verbose=0, **settings)
     np.testing.assert_array_equal(model.params, before)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_takes_callbacks_from_a_generator_and_false_for_no_augmentation():
+    seen = []
+    fit(MLP(sizes=(4, 8, 3)), *blobs(), epochs=2, verbose=0, augment=False, callbacks=(f for f in [seen.append]))
+    assert [record["epoch"] for record in seen] == [1, 2]
 
 
 def test_fit_takes_numpy_numbers_and_checkpoints_them(tmp_path):

@@ -129,10 +129,15 @@ def restore(arrays, meta, model, opt, settings, directory):
     return Position(**meta["position"])
 
 
-def _optimizer_meta(opt):
-    """The optimizer's scalars: its type, rate and step count (Adam's t)."""
+def _check_optimizer(opt):
+    """Checkpoints save the state of digitnet's own optimizers; refuse any other."""
     if not isinstance(opt, Optimizer):
         raise CheckpointError("checkpoints need one of digitnet's optimizers (sgd, momentum, nesterov, adam)")
+
+
+def _optimizer_meta(opt):
+    """The optimizer's scalars: its type, rate and step count (Adam's t)."""
+    _check_optimizer(opt)
     return {key: value for key, value in vars(opt).items()
             if key not in opt.state_names and isinstance(value, (int, float, bool, str))}
 
@@ -147,7 +152,7 @@ class Saver:
 
     def __init__(self, directory, every_minutes, model, opt, settings, best):
         if directory is not None:                      # found out before training, not after its first epoch
-            _optimizer_meta(opt)
+            _check_optimizer(opt)
             if Path(directory).exists() and not Path(directory).is_dir():
                 raise CheckpointError(f"checkpoint_dir {directory} is a file, not a folder: name a folder")
         self.directory, self.every, self.settings = directory, every_minutes, settings

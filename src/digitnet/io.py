@@ -43,7 +43,7 @@ def save_model(model, path, **metadata):
     """Write `model` (and extra JSON-able metadata such as training, metrics, history) to `path`."""
     if not np.isfinite(to_numpy(model.params)).all():
         raise ModelFileError("refusing to save a model whose weights contain NaN or infinity")
-    own = sorted({"format", "version", "model"} & metadata.keys())
+    own = sorted({"format", "version"} & metadata.keys())                # ("model" is this function's own)
     if own:
         raise ModelFileError(f"metadata {own[0]!r} is the model file's own entry: give yours another name")
     meta = model_metadata(model, **metadata)
@@ -193,7 +193,7 @@ HISTORY_LISTS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accur
 def _section_problem(meta):
     """What makes the metadata's "training", "metrics" or "history" unusable where digitnet shows it, or
     None: each is optional but an object; a value shown as a number (NUMBER_VALUES) is null or a finite
-    number; a history list holds finite numbers (or nulls, except train_loss)."""
+    number; a history list holds finite numbers (val_loss and val_accuracy also nulls: no validation set)."""
     def number(v):
         return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= sys.float_info.max  # not NaN
 
@@ -206,7 +206,7 @@ def _section_problem(meta):
                 return f"{part} {key!r} is {json.dumps(v)[:40]}, not a number"
     for key in HISTORY_LISTS:
         v = (meta.get("history") or {}).get(key, [])
-        if not isinstance(v, list) or not all(number(n) or n is None and key != "train_loss" for n in v):
+        if not isinstance(v, list) or not all(number(n) or n is None and key.startswith("val_") for n in v):
             return f"history {key!r} is not a list of numbers"
     return None
 

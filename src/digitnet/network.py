@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .backend import array_module, device_name, namespace, random_generator, to_device, to_numpy
-from .checks import check_input, check_labels, whole
+from .checks import check_input, check_labels, scalar, whole
 from .errors import DigitnetError
 from .init import DEFAULT_INIT, INITIALIZERS
 from .layers import ACTIVATIONS, Dense, Dropout, Sigmoid
@@ -35,14 +35,20 @@ def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rn
 
     With the "mse" loss the output layer gets a Sigmoid, so outputs lie in (0, 1).
     """
-    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2 \
-            or not all(whole(s, 1) for s in sizes):
-        raise DigitnetError(f"layer sizes {sizes!r} must be at least two whole numbers from 1, e.g. (784, 256, 10)")
+    given = sizes
+    try:
+        sizes = [] if isinstance(sizes, (str, bytes)) else [scalar(s) for s in sizes]
+    except TypeError:                                      # None, a number, a 0-d array: not a list
+        sizes = []
+    sizes = [int(s) if isinstance(s, float) and s.is_integer() else s for s in sizes]    # 784.0 is 784
+    if len(sizes) < 2 or not all(whole(s, 1) for s in sizes):
+        raise DigitnetError(f"layer sizes {given!r} must be at least two whole numbers from 1, e.g. (784, 256, 10)")
     sizes = [int(s) for s in sizes]
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise DigitnetError(f"unknown activation {activation!r}: choose one of {', '.join(ACTIVATIONS)}")
     if not isinstance(loss, str) or loss not in LOSSES:
         raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
+    dropout, input_dropout = scalar(dropout), scalar(input_dropout)
     for name, rate in (("dropout", dropout), ("input dropout", input_dropout)):
         if not isinstance(rate, (int, float, np.number)) or isinstance(rate, bool) or not 0.0 <= rate < 1.0:
             raise DigitnetError(f"{name} {rate!r} must be at least 0 and below 1, e.g. 0.2")
@@ -78,7 +84,8 @@ class MLP:
         if not isinstance(loss, str) or loss not in LOSSES:
             raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
         self.loss = LOSSES[loss]()
-        if random_state is not None and not whole(random_state, 0):
+        seeds = (np.random.Generator, np.random.SeedSequence)          # what default_rng also takes
+        if not (random_state is None or whole(random_state, 0) or isinstance(random_state, seeds)):
             raise DigitnetError(f"random_state {random_state!r} must be None or a whole number from 0, e.g. 0")
         self.rng = np.random.default_rng(random_state)
         if layers is None:

@@ -21,12 +21,14 @@ import numpy as np
 
 from . import accel
 from .backend import namespace, to_device
+from .checks import scalar
 from .errors import DigitnetError
 
 
 def check_setting(name, value, low, high, example, low_open=False):
     """`value` as a float: DigitnetError unless it is a number with low <= value < high (low < value
     with low_open)."""
+    value = scalar(value)
     number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if not number or not (low < value if low_open else low <= value) or not value < high:
         interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
@@ -34,17 +36,20 @@ def check_setting(name, value, low, high, example, low_open=False):
     return float(value)
 
 
+def check_gradient(params, grads):
+    """Refuse a gradient that is not shaped like the parameters (the fused loop would read past it)."""
+    if grads.shape != params.shape:
+        raise DigitnetError(f"a gradient of shape {tuple(grads.shape)} for parameters of shape "
+                            f"{tuple(params.shape)}: they must match")
+
+
 class Optimizer:
     """Base class: the state arrays named in `state_names`, each shaped like the parameters."""
 
     state_names = ()
 
-    def _state(self, params, grads):
-        """The state arrays, made (zero) on the first step and on the parameters' device; the gradient
-        must have the parameters' shape."""
-        if grads.shape != params.shape:
-            raise DigitnetError(f"a gradient of shape {tuple(grads.shape)} for parameters of shape "
-                                f"{tuple(params.shape)}: they must match")
+    def _state(self, params):
+        """The state arrays, made (zero) on the first step and on the parameters' device."""
         xp = namespace(params)
         state = [getattr(self, name, None) for name in self.state_names]
         if state and state[0] is not None and state[0].shape != params.shape:
@@ -65,12 +70,12 @@ class SGD(Optimizer):
         self.state_names = ("velocity",) if momentum else ()
 
     def step(self, params, grads):
+        check_gradient(params, grads)
         lr, mu = float(self.learning_rate), float(self.momentum)
-        state = self._state(params, grads)          # [] for plain SGD, [v] with momentum
         if not mu:
             params -= lr * grads
             return
-        (v,) = state
+        (v,) = self._state(params)
         v *= mu
         v += grads                                  # v = mu * v + g
         if self.nesterov:
@@ -102,7 +107,8 @@ class Adam(Optimizer):
         self.t = 0
 
     def step(self, params, grads):
-        m, v = self._state(params, grads)
+        check_gradient(params, grads)
+        m, v = self._state(params)
         self.t += 1
         update = accel.fused_adam(params) or adam_update
         update(params, grads, m, v, float(self.learning_rate), self.beta1, self.beta2, self.eps, self.t)
@@ -135,6 +141,7 @@ def make_optimizer(name, learning_rate):
 
 def check_rate(learning_rate):
     """The learning rate to train with, as a float: DigitnetError unless it is a positive number."""
+    learning_rate = scalar(learning_rate)
     number = isinstance(learning_rate, (int, float, np.integer, np.floating)) and not isinstance(learning_rate, bool)
     if not number or not 0 < learning_rate < math.inf:
         raise DigitnetError(f"learning rate {learning_rate!r} must be a positive number, e.g. 0.001")

@@ -267,8 +267,10 @@ def first_layer_weights(W, count=64):
     W = np.asarray(W, dtype=np.float64)
     if W.ndim != 2 or W.shape[0] != 784:
         raise DigitnetError(f"first-layer weights of shape {W.shape}: expected (784, n_hidden)")
-    if not isinstance(count, (int, np.integer)) or count < 1 or W.shape[1] < 1:
-        raise DigitnetError(f"count {count!r}: draw at least 1 unit, of a layer that has some")
+    if W.shape[1] < 1:
+        raise DigitnetError("first-layer weights with no units: nothing to draw")
+    if not isinstance(count, (int, np.integer)) or count < 1:
+        raise DigitnetError(f"count {count!r}: draw at least 1 unit")
     units = min(count, W.shape[1])
     tiles = W[:, :units].T.reshape(units, 28, 28)
     scale = np.abs(tiles).max(axis=(1, 2), keepdims=True)

@@ -26,7 +26,7 @@ import numpy as np
 from . import checkpoint, progress
 from .checkpoint import Position
 from .backend import namespace, to_device
-from .checks import check_settings, fit_tools
+from .settings import check_settings, fit_tools
 from .errors import DigitnetError, TrainingDiverged
 from .interrupt import StopRequests, TrainingInterrupted
 from .earlystopping import EarlyStopping
@@ -108,17 +108,7 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     random_state = None if random_state is None else int(random_state)
     opt, learning_rate, augment, callbacks = fit_tools(optimizer, learning_rate, augment, callbacks)
     progress.check_verbose(verbose)
-    x, y = _examples(model, x_train, y_train, "training")
-    if augment.kind != "none" and x.shape[1] != 784:
-        raise DigitnetError(f"augment {augment.kind!r} moves the pixels of 28x28 digits: this network reads "
-                            f"{x.shape[1]} inputs, not 784")
-    if x_val is None and y_val is not None:
-        raise DigitnetError("y_val without x_val: give the validation images too")
-    has_val = x_val is not None and not (np.ndim(x_val) > 0 and np.shape(x_val)[0] == 0)   # empty: none
-    if patience and not has_val:
-        raise DigitnetError(f"patience {patience} watches the validation loss, and there is no validation set: "
-                            "give x_val and y_val")
-    x_val, y_val = _examples(model, x_val, y_val, "validation") if has_val else (None, None)
+    (x, y), (x_val, y_val) = _data(model, (x_train, y_train), (x_val, y_val), augment, patience)
     batch_size = min(batch_size, x.shape[0])
     steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size), batch_size,
                    l2=l2, max_norm=max_norm, augment=augment, seed=random_state)
@@ -253,6 +243,23 @@ class _Steps:
         if not math.isfinite(loss) or loss > DIVERGED * self.first_loss:
             raise TrainingDiverged(f"training diverged: the loss went from {self.first_loss:.3g} to {loss:.3g} "
                                    f"by {where}")
+
+
+def _data(model, training, validation, augment, patience):
+    """The training and validation (x, y), checked and on the model's device; (None, None) for no
+    validation set."""
+    x, y = _examples(model, *training, "training")
+    if augment.kind != "none" and x.shape[1] != 784:
+        raise DigitnetError(f"augment {augment.kind!r} moves the pixels of 28x28 digits: this network reads "
+                            f"{x.shape[1]} inputs, not 784")
+    x_val, y_val = validation
+    if x_val is None and y_val is not None:
+        raise DigitnetError("y_val without x_val: give the validation images too")
+    has_val = x_val is not None and not (np.ndim(x_val) > 0 and np.shape(x_val)[0] == 0)   # empty: none
+    if patience and not has_val:
+        raise DigitnetError(f"patience {patience} watches the validation loss, and there is no validation set: "
+                            "give x_val and y_val")
+    return (x, y), _examples(model, x_val, y_val, "validation") if has_val else (None, None)
 
 
 def _examples(model, x, y, what):

@@ -18,8 +18,9 @@ def plural(n, word):
 
 def describe_training(training):
     """The training settings in one line, as `train` printed them; the keys missing are left out."""
-    t = training
-    parts = [f"{t['optimizer']} lr {t['lr']:g} ({t.get('schedule', 'constant')})" if "optimizer" in t else None,
+    t = {key: value for key, value in training.items() if value is not None}      # null: not recorded
+    rate = f" lr {t['lr']:g}" if "lr" in t else ""
+    parts = [f"{t['optimizer']}{rate} ({t.get('schedule', 'constant')})" if "optimizer" in t else None,
              f"batch {t['batch_size']}" if "batch_size" in t else None,
              plural(t["epochs"], "epoch") if "epochs" in t else None,
              f"l2 {t['l2']:g}" if "l2" in t else None, f"dropout {t['dropout']:g}" if "dropout" in t else None,
@@ -44,8 +45,8 @@ def run(args):
                for key, name in (("test_accuracy", "test accuracy"), ("train_accuracy", "train accuracy"),
                                  ("val_accuracy", "validation accuracy")) if metrics.get(key) is not None]
     if figures:
-        print("measured: " + ", ".join(figures) + (f" (test set of {metrics['test_n']:,})" if "test_n" in metrics
-                                                     else ""))
+        print("measured: " + ", ".join(figures) + (f" (test set of {metrics['test_n']:,})"
+                                                     if metrics.get("test_n") is not None else ""))
     history = meta.get("history") or {}
     if history.get("train_loss"):
         losses = history["train_loss"]

@@ -18,7 +18,7 @@ from ..optimizers import OPTIMIZERS, make_optimizer
 from ..presets import PRESETS, get_preset
 from ..interrupt import TrainingInterrupted
 from ..schedules import SCHEDULES
-from ..checks import check_settings
+from ..settings import check_settings
 from ..training import fit
 from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
                      check_output_file, check_writable, make_augment, nonempty_path, percent, seed)

@@ -108,9 +108,9 @@ def load_mnist(
     """
     if not isinstance(validation_size, (int, np.integer)) or validation_size < 0:
         raise DataError(f"validation size {validation_size!r} must be a whole number from 0, e.g. 5000")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise DataError(f"seed {seed!r} must be a whole number from 0, e.g. 0")
-    if data_dir is not None and not isinstance(data_dir, (str, Path)):
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
+        raise DataError(f"seed {seed!r} must be None (a fresh split) or a whole number from 0, e.g. 0")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise DataError(f"data_dir {data_dir!r}: give the folder of the MNIST files, or None for the download cache")
     source = _locate(data_dir, download, progress)
     raw = _decoded(source)

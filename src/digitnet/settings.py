@@ -1,0 +1,64 @@
+"""fit's arguments: each checked before any work, and turned into what the loop uses.
+
+    fit_tools(optimizer, ...)         the optimizer object, peak rate, augmentation and callbacks
+    check_settings(epochs, ...)       the numbers: epochs, batch size, l2, schedule, seed, ...
+"""
+import math
+
+import numpy as np
+
+from .augment import KINDS, Augment
+from .checks import scalar, whole
+from .errors import DigitnetError
+from .optimizers import OPTIMIZERS, check_rate, make_optimizer
+from .schedules import SCHEDULES
+
+
+def fit_tools(optimizer, learning_rate, augment, callbacks):
+    """(optimizer object, peak learning rate, Augment, list of callbacks) from fit's arguments."""
+    if isinstance(optimizer, type) or not (isinstance(optimizer, str) or hasattr(optimizer, "step")):
+        raise DigitnetError(f"optimizer {optimizer!r}: give a name ({', '.join(OPTIMIZERS)}) or an object with "
+                            f"step(params, grads), e.g. Adam(1e-3)")
+    if learning_rate is None and not isinstance(optimizer, str) and not hasattr(optimizer, "learning_rate"):
+        raise DigitnetError(f"optimizer {optimizer!r} has no learning_rate: give fit a learning_rate")
+    if learning_rate is None:
+        learning_rate = 1e-3 if isinstance(optimizer, str) else optimizer.learning_rate
+    learning_rate = check_rate(learning_rate)
+    opt = make_optimizer(optimizer, learning_rate) if isinstance(optimizer, str) else optimizer
+    augment = Augment() if augment is None or augment is False else augment          # False: none, as None
+    augment = Augment(augment) if isinstance(augment, str) else augment
+    if not isinstance(augment, Augment):
+        raise DigitnetError(f"augment {augment!r}: give a kind ({', '.join(KINDS)}) or an augment.Augment")
+    if callable(callbacks):
+        raise DigitnetError("callbacks must be a list of functions, each called as callback(record): "
+                            "put the one function in a list")
+    callbacks = [] if callbacks is None else list(callbacks)      # a generator is read once, here
+    if not all(callable(c) for c in callbacks):
+        raise DigitnetError("callbacks must be a list of functions, each called as callback(record)")
+    return opt, learning_rate, augment, callbacks
+
+
+def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkpoint_every=None, max_norm=None,
+                   patience=None, random_state=None):
+    """A DigitnetError naming the first of these training settings that cannot work."""
+    max_norm, l2, checkpoint_every = scalar(max_norm), scalar(l2), scalar(checkpoint_every)
+    if max_norm is not None and not (isinstance(max_norm, (int, float, np.number)) and 0 < max_norm < math.inf):
+        raise DigitnetError(f"max-norm {max_norm} must be a positive length, e.g. 3")
+    if patience is not None and not whole(patience, 1):
+        raise DigitnetError(f"patience {patience} must be a whole number of epochs, at least 1")
+    if random_state is not None and not whole(random_state, 0):
+        raise DigitnetError(f"random_state {random_state!r} must be None or a whole number from 0, e.g. 0")
+    every = isinstance(checkpoint_every, (int, float, np.number)) and not isinstance(checkpoint_every, bool)
+    if checkpoint_every is not None and checkpoint_dir is None:
+        raise DigitnetError(f"checkpoint every {checkpoint_every} minutes needs a checkpoint directory")
+    if checkpoint_every is not None and not (every and checkpoint_every > 0):
+        raise DigitnetError(f"checkpoint every {checkpoint_every!r} minutes: give a positive number of minutes, "
+                            f"e.g. 10")
+    if not whole(epochs, 1):
+        raise DigitnetError(f"epochs {epochs} must be a whole number of at least 1")
+    if not whole(batch_size, 1):
+        raise DigitnetError(f"batch size {batch_size} must be a whole number of at least 1")
+    if not isinstance(l2, (int, float, np.integer, np.floating)) or not np.isfinite(l2) or l2 < 0:
+        raise DigitnetError(f"l2 {l2} must be zero or a small positive number, e.g. 1e-4")
+    if not isinstance(schedule, str) or schedule not in SCHEDULES:
+        raise DigitnetError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
