@@ -117,6 +117,8 @@ def test_resuming_another_network_or_other_data_is_refused(tmp_path):
         fit(MLP(sizes=(4, 8, 3), dropout=0.2), x, y, resume=tmp_path, **SETTINGS)
     with pytest.raises(CheckpointError, match="made with another training data"):
         fit(MLP(sizes=(4, 16, 3), dropout=0.2), x[::-1], y[::-1], resume=tmp_path, **SETTINGS)
+    with pytest.raises(CheckpointError, match="made with another validation set"):
+        fit(MLP(sizes=(4, 16, 3), dropout=0.2), x, y, x_val=x[:50], y_val=y[:50], resume=tmp_path, **SETTINGS)
     with pytest.raises(CheckpointError, match="no checkpoint here"):
         fit(MLP(sizes=(4, 16, 3)), x, y, resume=tmp_path / "elsewhere", **SETTINGS)
     (tmp_path / "checkpoint.npz").write_bytes(b"PK\x03\x04 cut short")

@@ -34,7 +34,9 @@ from .errors import DigitnetError, TrainingDiverged
 from .optimizers import Optimizer
 
 FORMAT, VERSION, NAME = "digitnet-checkpoint", 1, "checkpoint.npz"
-ADDED = {"augment": {"kind": "none"}, "max_norm": None, "patience": None}   # settings newer than version 1
+UNRECORDED = "unrecorded"          # a setting an older checkpoint did not record: resumed with any value
+ADDED = {"augment": {"kind": "none"}, "max_norm": None, "patience": None,     # settings newer than version 1
+         "validation": UNRECORDED}
 
 
 class CheckpointError(DigitnetError):
@@ -114,8 +116,8 @@ def restore(arrays, meta, model, opt, settings, directory):
                               f"resume with the same layers, or start afresh")
     for key, value in settings.items():
         saved = meta["settings"].get(key, ADDED.get(key))
-        if saved != value:
-            what = "training data" if key == "data" else key.replace("_", " ")
+        if saved != value and saved != UNRECORDED:
+            what = {"data": "training data", "validation": "validation set"}.get(key, key.replace("_", " "))
             raise CheckpointError(f"{directory}: the checkpoint was made with another {what} "
                                   f"({saved!r}, not {value!r}); resume with the same "
                                   f"settings, or start afresh")

@@ -112,7 +112,9 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     batch_size = min(batch_size, x.shape[0])
     steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size), batch_size,
                    l2=l2, max_norm=max_norm, augment=augment, seed=random_state)
-    settings = {"data": checkpoint.fingerprint(x, y), "optimizer": type(opt).__name__, "learning_rate":
+    validation = None if x_val is None else checkpoint.fingerprint(x_val, y_val)
+    settings = {"data": checkpoint.fingerprint(x, y), "validation": validation, "optimizer": type(opt).__name__,
+                "learning_rate":
                 learning_rate, "epochs": epochs, "batch_size": batch_size, "l2": l2, "schedule": schedule,
                 "random_state": random_state, "augment": augment.settings(), "max_norm": max_norm,
                 "patience": patience}
