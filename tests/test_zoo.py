@@ -240,6 +240,10 @@ ZOO = {
     "argument resume elsewhere": (lambda t, m: ["train", "--resume", checkpoint_folder(t / "c"), "--checkpoint-dir",
                                                 t / "d"],
                                   r"--checkpoint-dir .*d: a resumed run keeps its checkpoint in .*c; resume without"),
+    "argument resume a strength the run did not use": (lambda t, m: ["train", "--resume", checkpoint_folder(t / "c"),
+                                                                      "--rotate", "3"],
+                                                        r"--rotate 3.0 contradicts the checkpoint in .*c \(made with "
+                                                        r"--augment none, which has no --rotate\)"),
     "argument resume command without data": (lambda t, m: ["train", "--resume", without_data(t / "c")],
                                               r"command\.json: damaged; start afresh without --resume"),
     "predict show input not png": (lambda t, m: ["predict", model_file(t), SEVEN, "--show-input", t / "seen.jpg"],

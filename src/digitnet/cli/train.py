@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..augment import USED
 from ..checkpoint import NAME
 from ..data import load_mnist
 from ..errors import DigitnetError, TrainingDiverged
@@ -20,7 +21,7 @@ from ..interrupt import TrainingInterrupted
 from ..schedules import SCHEDULES
 from ..settings import check_settings
 from ..training import fit
-from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
+from .common import (AUGMENT, add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
                      check_output_file, check_writable, make_augment, nonempty_path, percent, seed)
 
 # Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
@@ -119,6 +120,7 @@ def resumed_settings(args):
         s = {**DEFAULTS, **command["settings"]}             # a setting added since: its default
         if {"out", "data", "temporary"} - command.keys():
             raise KeyError("out, data or temporary")
+        s["hidden"] = hidden_sizes(s["hidden"]) if isinstance(s["hidden"], str) else s["hidden"]
     except FileNotFoundError:
         raise DigitnetError(f"--resume {args.resume}: no checkpoint of `digitnet train` there ({COMMAND} is "
                             f"missing)") from None
@@ -131,6 +133,8 @@ def resumed_settings(args):
             flag = "--" + key.replace("_", "-")
             made = ",".join(map(str, s.get(key))) if key == "hidden" else s.get(key)
             made = "without it" if made is None else f"with {made}"
+            if key in AUGMENT and AUGMENT[key] not in USED[s["augment"]]:        # a strength the run did not use
+                made = f"with --augment {s['augment']}, which has no {flag}"
             raise DigitnetError(f"{flag} {getattr(args, key)} contradicts the checkpoint in {args.resume} (made "
                                 f"{made}): resume without it, or start afresh without --resume")
     return s, command
