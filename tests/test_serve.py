@@ -247,3 +247,30 @@ def test_drawing_a_digit_in_chromium(url, tmp_path):
         page.wait_for_function("document.getElementById('prediction').textContent === '?'")
         browser.close()
     assert (tmp_path / "serve.png").stat().st_size > 10_000
+
+
+SLOW_NETWORK = """const fetchNow = window.fetch;
+window.fetch = (...args) => fetchNow(...args).then((r) => new Promise((ok) => setTimeout(() => ok(r), 700)));"""
+
+
+def test_a_slow_answer_never_lands_on_a_cleared_pad_and_the_docs_render(url):
+    """Answers about a pad that was cleared since are dropped; Swagger UI lists every operation."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        page.add_init_script(SLOW_NETWORK)
+        page.goto(url)
+        page.wait_for_function("document.getElementById('model').textContent.includes('784-64-10')")
+        box = page.locator("#pad").bounding_box()
+        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.2 * box["height"])
+        page.mouse.down()
+        page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.8 * box["height"], steps=2)
+        page.mouse.up()                                 # its request is on its way ...
+        page.click("#clear")                            # ... and the pad is cleared before the answer comes
+        page.wait_for_timeout(1500)
+        assert page.locator("#prediction").text_content() == "?" and page.locator("#wrong").is_disabled()
+        page.goto(f"{url}/docs")
+        page.wait_for_selector(".opblock", timeout=10_000)
+        assert page.locator(".opblock").count() >= 5 and "Unable to render" not in page.content()
+        browser.close()

@@ -16,6 +16,7 @@ def add_docs(app):
 
     from swagger_ui_bundle import swagger_ui_path          # Swagger UI's files, so that /docs works offline
     app.mount("/docs-files", StaticFiles(directory=str(swagger_ui_path)), name="docs-files")
+    app.openapi_version = "3.0.3"     # that bundle is Swagger UI 4, which cannot render OpenAPI 3.1, FastAPI's default
     amend_schema(app)
 
 

@@ -5,8 +5,10 @@
 const pad = document.getElementById("pad");
 const ink = pad.getContext("2d");
 const strokes = [];                 // each stroke a list of [x, y] points in canvas pixels: undo drops one
-let drawing = null;                 // the stroke under way
+let upload = null;                  // an uploaded image under the strokes: {file, picture (or null)}
+let drawing = null, pointer = null; // the stroke under way, and the pointer (mouse, pen, finger) drawing it
 let timer = null, inFlight = false, again = false;
+let generation = 0;                 // counts clears, undos and uploads: an answer about an older pad is dropped
 let collecting = false;
 const CELL = 10;                    // pixels per unit in the activation maps
 
@@ -28,30 +30,39 @@ function drawStroke(points) {
 
 function redraw() {
   clearPad();
+  if (upload && upload.picture) {    // shown on the pad, fitted, so that "wrong?" saves what was read
+    const scale = Math.min(pad.width / upload.picture.width, pad.height / upload.picture.height);
+    ink.drawImage(upload.picture, 0, 0, upload.picture.width * scale, upload.picture.height * scale);
+  }
   strokes.forEach(drawStroke);
 }
 
-function point(event) {
+function point(event) {              // canvas pixels, inside the pad's border
   const box = pad.getBoundingClientRect();
-  return [(event.clientX - box.left) * pad.width / box.width, (event.clientY - box.top) * pad.height / box.height];
+  return [(event.clientX - box.left - pad.clientLeft) * pad.width / pad.clientWidth,
+          (event.clientY - box.top - pad.clientTop) * pad.height / pad.clientHeight];
 }
 
 pad.addEventListener("pointerdown", (event) => {
+  if (drawing || !event.isPrimary || event.button !== 0) return;   // one finger, the main button
   pad.setPointerCapture(event.pointerId);
+  pointer = event.pointerId;
   drawing = [point(event)];
   strokes.push(drawing);
   drawStroke(drawing);
 });
 pad.addEventListener("pointermove", (event) => {
-  if (!drawing) return;
+  if (!drawing || event.pointerId !== pointer) return;
   drawing.push(point(event));
   drawStroke(drawing.slice(-2));
   soon();
 });
 for (const name of ["pointerup", "pointercancel"]) {
-  pad.addEventListener(name, () => {
-    if (!drawing) return;
+  pad.addEventListener(name, (event) => {
+    if (!drawing || event.pointerId !== pointer) return;
     drawing = null;
+    clearTimeout(timer);
+    timer = null;
     predict();
   });
 }
@@ -60,31 +71,53 @@ function soon() {                    // at most one request every 150 ms while d
   if (timer === null) timer = setTimeout(() => { timer = null; predict(); }, 150);
 }
 
-async function predict() {
-  if (strokes.length === 0) return showNothing();
+function replaced() {                // the pad no longer shows what earlier requests asked about
+  generation += 1;
+  clearTimeout(timer);
+  timer = null;
+  redraw();
+  predict();
+}
+
+function request() {                 // the uploaded file as it was, or the pad as drawn
+  if (upload && strokes.length === 0) {
+    const form = new FormData();
+    form.append("file", upload.file);
+    return { method: "POST", body: form };
+  }
+  return { method: "POST", headers: { "Content-Type": "application/json" },
+           body: JSON.stringify({ image: pad.toDataURL("image/png") }) };
+}
+
+async function predict() {           // one request at a time; a change meanwhile is asked about next
+  if (strokes.length === 0 && !upload) return showNothing();
   if (inFlight) { again = true; return; }
   inFlight = true;
   try {
-    await ask({ method: "POST", headers: { "Content-Type": "application/json" },
-                body: JSON.stringify({ image: pad.toDataURL("image/png") }) });
+    await ask(request(), generation);
   } finally {
     inFlight = false;
     if (again) { again = false; predict(); }
   }
 }
 
-async function ask(request) {
+async function ask(request, asked) {
+  let response, answer = null;
   try {
-    const response = await fetch("/api/predict", request);
-    const answer = await response.json();
-    if (!response.ok) return say(answer.error || `error ${response.status}`);
-    show(answer);
+    response = await fetch("/api/predict", request);
   } catch (error) {
-    say(`the server does not answer (${error})`);
+    if (asked === generation) failed(`the server does not answer (${error})`);
+    return;
   }
+  try { answer = await response.json(); } catch (error) { /* not JSON: a proxy's or the server's error page */ }
+  if (asked !== generation) return;                  // cleared, undone or replaced since it was asked
+  if (response.ok && answer) return show(answer);
+  failed((answer && answer.error) || `server error ${response.status}`);
 }
 
 function say(text) { document.getElementById("status").textContent = text; }
+
+function failed(text) { showNothing(); say(text); }
 
 function showNothing() {
   document.getElementById("prediction").textContent = "?";
@@ -92,6 +125,8 @@ function showNothing() {
   document.getElementById("bars").replaceChildren();
   document.getElementById("layers").replaceChildren();
   document.getElementById("seen").getContext("2d").clearRect(0, 0, 28, 28);
+  document.getElementById("wrong").disabled = true;
+  showLabels(false);
   say("");
 }
 
@@ -159,10 +194,17 @@ function showLayers(hidden) {
 
 let shownUnit = null;
 async function showWeights(layer, unit) {
-  if (shownUnit === `${layer}/${unit}`) return;
-  shownUnit = `${layer}/${unit}`;
-  const answer = await (await fetch(`/api/weights/${layer}/${unit}`)).json();
-  if (!answer.weights) return;
+  const asked = `${layer}/${unit}`;
+  if (shownUnit === asked) return;
+  shownUnit = asked;
+  let answer = null;
+  try {
+    answer = await (await fetch(`/api/weights/${layer}/${unit}`)).json();
+  } catch (error) {
+    if (shownUnit === asked) shownUnit = null;          // asked again on the next hover
+    return say(`the server does not answer (${error})`);
+  }
+  if (shownUnit !== asked || !answer.weights) return;   // another unit was asked about since
   const top = Math.max(...answer.weights.map(Math.abs), 1e-6);
   const [width, height] = answer.shape.length === 2 ? answer.shape : grid(answer.weights.length);
   const values = answer.weights.map((w) => w / top).concat(Array(width * height - answer.weights.length).fill(0));
@@ -172,40 +214,50 @@ async function showWeights(layer, unit) {
   paint(document.getElementById("weights-image"), values, width, height, signed);
 }
 
-document.getElementById("undo").addEventListener("click", () => { strokes.pop(); redraw(); predict(); });
-document.getElementById("clear").addEventListener("click", () => { strokes.length = 0; redraw(); predict(); });
+document.getElementById("undo").addEventListener("click", () => {
+  if (strokes.length) strokes.pop(); else upload = null;      // the strokes first, then the uploaded image
+  replaced();
+});
+document.getElementById("clear").addEventListener("click", () => { strokes.length = 0; upload = null; replaced(); });
 document.getElementById("upload").addEventListener("change", async (event) => {
   const file = event.target.files[0];
+  event.target.value = "";                                    // the same file may be chosen again
   if (!file) return;
-  const form = new FormData();
-  form.append("file", file);
   strokes.length = 0;
-  const picture = await createImageBitmap(file).catch(() => null);
-  clearPad();
-  if (picture) {                     // shown on the pad, fitted, so that "wrong?" saves what was read
-    const scale = Math.min(pad.width / picture.width, pad.height / picture.height);
-    ink.drawImage(picture, 0, 0, picture.width * scale, picture.height * scale);
-  }
-  await ask({ method: "POST", body: form });
-  event.target.value = "";
+  upload = { file, picture: await createImageBitmap(file).catch(() => null) };   // null: the server may still read it
+  replaced();
 });
+document.getElementById("choose").addEventListener("click", () => document.getElementById("upload").click());
+
+function showLabels(shown) {
+  document.getElementById("labels").hidden = !shown;
+  document.getElementById("wrong").setAttribute("aria-expanded", String(shown));
+}
 
 document.getElementById("wrong").addEventListener("click", () => {
-  const labels = document.getElementById("labels");
-  labels.hidden = !labels.hidden;
+  showLabels(document.getElementById("labels").hidden);
 });
 for (let digit = 0; digit <= 9; digit++) {
   const button = document.createElement("button");
   button.type = "button";
   button.textContent = digit;
-  button.addEventListener("click", async () => {
-    const response = await fetch("/api/collect", { method: "POST", headers: { "Content-Type": "application/json" },
-                                                   body: JSON.stringify({ image: pad.toDataURL("image/png"), label: digit }) });
-    const answer = await response.json();
-    say(response.ok ? `saved as a ${digit}: ${answer.saved}` : answer.error);
-    document.getElementById("labels").hidden = true;
-  });
+  button.setAttribute("aria-label", `it is a ${digit}`);
+  button.addEventListener("click", () => save(digit));
   document.getElementById("labels").append(button);
+}
+
+async function save(digit) {         // the pad as it is, with the right digit, into serve --collect's folder
+  showLabels(false);
+  let response, answer = null;
+  try {
+    response = await fetch("/api/collect", { method: "POST", headers: { "Content-Type": "application/json" },
+                                             body: JSON.stringify({ image: pad.toDataURL("image/png"), label: digit }) });
+    answer = await response.json();
+  } catch (error) {
+    return say(response ? `could not save: server error ${response.status}` : `could not save: the server does ` +
+               `not answer (${error})`);
+  }
+  say(response.ok ? `saved as a ${digit}: ${answer.saved.split("/").pop()}` : `could not save: ${answer.error}`);
 }
 
 async function describeModel() {
