@@ -40,7 +40,8 @@ def fit_tools(optimizer, learning_rate, augment, callbacks):
 
 def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkpoint_every=None, max_norm=None,
                    patience=None, random_state=None):
-    """A DigitnetError naming the first of these training settings that cannot work."""
+    """(epochs, batch_size, l2, max_norm, patience, random_state) as plain Python numbers (for a
+    checkpoint's JSON), or a DigitnetError naming the first of these settings that cannot work."""
     max_norm, l2, checkpoint_every = scalar(max_norm), scalar(l2), scalar(checkpoint_every)
     if max_norm is not None and not (isinstance(max_norm, (int, float, np.number)) and 0 < max_norm < math.inf):
         raise DigitnetError(f"max-norm {max_norm} must be a positive length, e.g. 3")
@@ -62,3 +63,5 @@ def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkp
         raise DigitnetError(f"l2 {l2} must be zero or a small positive number, e.g. 1e-4")
     if not isinstance(schedule, str) or schedule not in SCHEDULES:
         raise DigitnetError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
+    return (int(scalar(epochs)), int(scalar(batch_size)), float(l2), max_norm and float(max_norm),
+            patience and int(scalar(patience)), None if random_state is None else int(scalar(random_state)))

@@ -101,11 +101,8 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     smaller rate that was seen to train (ratefinder.py), and the model is left with the weights
     it started from.
     """
-    check_settings(epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every, max_norm, patience,
-                   random_state)
-    epochs, batch_size, l2 = int(epochs), int(batch_size), float(l2)           # plain numbers, for JSON
-    max_norm, patience = max_norm and float(max_norm), patience and int(patience)
-    random_state = None if random_state is None else int(random_state)
+    epochs, batch_size, l2, max_norm, patience, random_state = check_settings(
+        epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every, max_norm, patience, random_state)
     opt, learning_rate, augment, callbacks = fit_tools(optimizer, learning_rate, augment, callbacks)
     progress.check_verbose(verbose)
     (x, y), (x_val, y_val) = _data(model, (x_train, y_train), (x_val, y_val), augment, patience)
@@ -114,10 +111,9 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
                    l2=l2, max_norm=max_norm, augment=augment, seed=random_state)
     validation = None if x_val is None else checkpoint.fingerprint(x_val, y_val)
     settings = {"data": checkpoint.fingerprint(x, y), "validation": validation, "optimizer": type(opt).__name__,
-                "learning_rate":
-                learning_rate, "epochs": epochs, "batch_size": batch_size, "l2": l2, "schedule": schedule,
-                "random_state": random_state, "augment": augment.settings(), "max_norm": max_norm,
-                "patience": patience}
+                "learning_rate": learning_rate, "epochs": epochs, "batch_size": batch_size, "l2": l2,
+                "schedule": schedule, "random_state": random_state, "augment": augment.settings(),
+                "max_norm": max_norm, "patience": patience}
     position, best_params = _start(model, opt, settings, random_state, resume)
     steps.first_loss = position.first_loss
     best = EarlyStopping(patience, model, position, best_params)
