@@ -11,10 +11,17 @@ let timer = null, inFlight = false, again = false;
 let generation = 0;                 // counts clears, undos and uploads: an answer about an older pad is dropped
 let collecting = false;
 const CELL = 10;                    // pixels per unit in the activation maps
+const SIZE = 280;                   // the pad's side in CSS pixels: the strokes' coordinates
+
+function sharpen() {                // as many canvas pixels as screen pixels (up to 2 per CSS pixel): crisp ink
+  const scale = Math.min(2, Math.max(1, window.devicePixelRatio || 1));
+  pad.width = pad.height = Math.round(SIZE * scale);
+  ink.setTransform(scale, 0, 0, scale, 0, 0);
+}
 
 function clearPad() {
   ink.fillStyle = "white";
-  ink.fillRect(0, 0, pad.width, pad.height);
+  ink.fillRect(0, 0, SIZE, SIZE);
 }
 
 function drawStroke(points) {
@@ -31,16 +38,16 @@ function drawStroke(points) {
 function redraw() {
   clearPad();
   if (upload && upload.picture) {    // shown on the pad, fitted, so that "wrong?" saves what was read
-    const scale = Math.min(pad.width / upload.picture.width, pad.height / upload.picture.height);
+    const scale = Math.min(SIZE / upload.picture.width, SIZE / upload.picture.height);
     ink.drawImage(upload.picture, 0, 0, upload.picture.width * scale, upload.picture.height * scale);
   }
   strokes.forEach(drawStroke);
 }
 
-function point(event) {              // canvas pixels, inside the pad's border
+function point(event) {              // the pad's coordinates (0 to SIZE), inside its border
   const box = pad.getBoundingClientRect();
-  return [(event.clientX - box.left - pad.clientLeft) * pad.width / pad.clientWidth,
-          (event.clientY - box.top - pad.clientTop) * pad.height / pad.clientHeight];
+  return [(event.clientX - box.left - pad.clientLeft) * SIZE / pad.clientWidth,
+          (event.clientY - box.top - pad.clientTop) * SIZE / pad.clientHeight];
 }
 
 pad.addEventListener("pointerdown", (event) => {
@@ -273,5 +280,6 @@ async function describeModel() {
   }
 }
 
+sharpen();
 clearPad();
 describeModel();
