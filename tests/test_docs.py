@@ -119,3 +119,20 @@ def test_the_notebook_runs(data_home, monkeypatch):
     images = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
               if "image/png" in o.get("data", {})]
     assert len(images) == 2                               # the training curves and the predictions
+
+
+def test_the_readme_python_runs_and_prints_the_figures_it_states(mnist_dir, tmp_path):
+    """README's Python blocks, in order, as one script; each `print(...)  # about X` prints X to its last digit."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").replace("../shared/data/mnist", str(mnist_dir))
+    code = "\n".join(re.findall(r"```python\n(.*?)```", readme, re.S))
+    from digitnet import save_model                               # the model file a block loads
+    save_model(MLP(sizes=(784, 16, 10)), tmp_path / "m.npz", metrics={"test_accuracy": 0.1})
+    (tmp_path / "readme.py").write_text("import matplotlib\nmatplotlib.use('Agg')\n" + code)
+    result = subprocess.run([sys.executable, "readme.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    stated = [figure for line in code.splitlines() if line.startswith("print(")
+              for figure in re.findall(r"# about (\d\.\d+)$", line)]
+    printed = [line for line in result.stdout.splitlines() if re.fullmatch(r"0\.\d+", line)]
+    assert len(stated) == len(printed) == 3, (stated, printed)
+    for figure, value in zip(stated, printed):
+        assert round(float(value), len(figure) - 2) == float(figure), (figure, value)
