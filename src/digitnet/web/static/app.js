@@ -4,20 +4,23 @@
 
 const pad = document.getElementById("pad");
 const ink = pad.getContext("2d");
-const strokes = [];                 // each stroke a list of [x, y] points in canvas pixels: undo drops one
+const strokes = [];                 // each stroke a list of [x, y] points in pad coordinates: undo drops one
 let upload = null;                  // an uploaded image under the strokes: {file, picture (or null)}
 let drawing = null, pointer = null; // the stroke under way, and the pointer (mouse, pen, finger) drawing it
 let timer = null, inFlight = false, again = false;
 let generation = 0;                 // counts clears, undos and uploads: an answer about an older pad is dropped
+let uploads = 0;                    // counts uploads, clears and undos: a slow decode that lost the race is dropped
+const WAIT = 10000;                 // milliseconds before a request that has not answered counts as failed
 let collecting = false;
 const CELL = 10;                    // pixels per unit in the activation maps
 const SIZE = 280;                   // the pad's side in CSS pixels: the strokes' coordinates
 
 function sharpen() {                // as many canvas pixels as screen pixels (up to 2 per CSS pixel): crisp ink
-  const scale = Math.min(2, Math.max(1, window.devicePixelRatio || 1));
+  const ratio = window.devicePixelRatio || 1, scale = Math.min(2, Math.max(1, ratio));
   pad.width = pad.height = Math.round(SIZE * scale);
   ink.setTransform(scale, 0, 0, scale, 0, 0);
-}
+  matchMedia(`(resolution: ${ratio}dppx)`).addEventListener("change", () => { sharpen(); redraw(); }, { once: true });
+}                                   // (zoom, or the window moved to another screen: sharpened again)
 
 function clearPad() {
   ink.fillStyle = "white";
@@ -52,6 +55,7 @@ function point(event) {              // the pad's coordinates (0 to SIZE), insid
 
 pad.addEventListener("pointerdown", (event) => {
   if (drawing || !event.isPrimary || event.button !== 0) return;   // one finger, the main button
+  if (upload && !upload.picture) { upload = null; replaced(); }     // an image this browser cannot show: drawn over
   pad.setPointerCapture(event.pointerId);
   pointer = event.pointerId;
   drawing = [point(event)];
@@ -82,6 +86,8 @@ function replaced() {                // the pad no longer shows what earlier req
   generation += 1;
   clearTimeout(timer);
   timer = null;
+  if (drawing && pad.hasPointerCapture(pointer)) pad.releasePointerCapture(pointer);
+  drawing = null;
   redraw();
   predict();
 }
@@ -117,15 +123,33 @@ async function predict() {           // one request at a time; a change meanwhil
   }
 }
 
-async function ask(request, asked) {
-  let response, answer = null;
+// {response, answer} of a request, answer null when the body is not JSON (a proxy's error page); it fails
+// (rejects) when the server cannot be reached or has not answered within WAIT milliseconds.
+async function call(url, options = {}) {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), WAIT);
   try {
-    response = await fetch("/api/predict", request);
+    const response = await fetch(url, { ...options, signal: stop.signal });
+    const answer = await response.json().catch((error) => { if (stop.signal.aborted) throw error; return null; });
+    return { response, answer };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function unreachable(error) {
+  return error.name === "AbortError" ? `the server did not answer within ${WAIT / 1000} s`
+                                     : `the server does not answer (${error})`;
+}
+
+async function ask(request, asked) {
+  let response, answer;
+  try {
+    ({ response, answer } = await call("/api/predict", request));
   } catch (error) {
-    if (asked === generation) failed(`the server does not answer (${error})`);
+    if (asked === generation) failed(unreachable(error));
     return;
   }
-  try { answer = await response.json(); } catch (error) { /* not JSON: a proxy's or the server's error page */ }
   if (asked !== generation) return;                  // cleared, undone or replaced since it was asked
   if (response.ok && answer) return show(answer);
   failed((answer && answer.error) || `server error ${response.status}`);
@@ -141,7 +165,11 @@ function showNothing() {
   document.getElementById("bars").replaceChildren();
   document.getElementById("layers").replaceChildren();
   document.getElementById("seen").getContext("2d").clearRect(0, 0, 28, 28);
-  document.getElementById("wrong").disabled = true;
+  const wrong = document.getElementById("wrong");
+  if (wrong === document.activeElement || document.getElementById("labels").contains(document.activeElement)) {
+    document.getElementById("undo").focus();            // not lost to the page when its button goes away
+  }
+  wrong.disabled = true;
   showLabels(false);
   say("");
 }
@@ -160,15 +188,20 @@ function show(answer) {
   document.getElementById("bars").replaceChildren(...bars);
   paint(document.getElementById("seen"), answer.input.flat(), 28, 28, gray);
   showLayers(answer.hidden);
-  say(`read in ${answer.milliseconds.toFixed(1)} ms on the server`);
-  document.getElementById("wrong").disabled = !collecting;
+  const unseen = upload && !upload.picture && strokes.length === 0;     // read, but not on the pad to be saved
+  say(unseen ? "this browser cannot show this image: it was read as sent; drawing on the pad starts afresh"
+             : `read in ${answer.milliseconds.toFixed(1)} ms on the server`);
+  document.getElementById("wrong").disabled = !collecting || unseen;
 }
 
 function gray(v) { const g = Math.round(255 * v); return [g, g, g]; }
 
 function heat(v) { const g = Math.round(255 * Math.min(1, v)); return [g, Math.round(g * 0.8), 40]; }
 
-function signed(v) { const g = Math.round(255 * Math.min(1, Math.abs(v))); return v > 0 ? [255, 255 - g, 255 - g] : [255 - g, 255 - g, 255]; }
+function signed(v) {
+  const g = Math.round(255 * Math.min(1, Math.abs(v)));
+  return v > 0 ? [255, 255 - g, 255 - g] : [255 - g, 255 - g, 255];
+}
 
 function paint(canvas, values, width, height, colour) {
   canvas.width = width;
@@ -213,14 +246,14 @@ async function showWeights(layer, unit) {
   const asked = `${layer}/${unit}`;
   if (shownUnit === asked) return;
   shownUnit = asked;
-  let answer = null;
+  let response, answer;
   try {
-    answer = await (await fetch(`/api/weights/${layer}/${unit}`)).json();
+    ({ response, answer } = await call(`/api/weights/${layer}/${unit}`));
   } catch (error) {
-    if (shownUnit === asked) shownUnit = null;          // asked again on the next hover
-    return say(`the server does not answer (${error})`);
+    setTimeout(() => { if (shownUnit === asked) shownUnit = null; }, 2000);   // asked again, but not at once
+    return say(unreachable(error));
   }
-  if (shownUnit !== asked || !answer.weights) return;   // another unit was asked about since
+  if (shownUnit !== asked || !response.ok || !answer || !answer.weights) return;   // another unit since, or refused
   const top = Math.max(...answer.weights.map(Math.abs), 1e-6);
   const [width, height] = answer.shape.length === 2 ? answer.shape : grid(answer.weights.length);
   const values = answer.weights.map((w) => w / top).concat(Array(width * height - answer.weights.length).fill(0));
@@ -231,16 +264,25 @@ async function showWeights(layer, unit) {
 }
 
 document.getElementById("undo").addEventListener("click", () => {
+  uploads += 1;
   if (strokes.length) strokes.pop(); else upload = null;      // the strokes first, then the uploaded image
   replaced();
 });
-document.getElementById("clear").addEventListener("click", () => { strokes.length = 0; upload = null; replaced(); });
+document.getElementById("clear").addEventListener("click", () => {
+  uploads += 1;
+  strokes.length = 0;
+  upload = null;
+  replaced();
+});
 document.getElementById("upload").addEventListener("change", async (event) => {
   const file = event.target.files[0];
   event.target.value = "";                                    // the same file may be chosen again
   if (!file) return;
+  const mine = ++uploads;
+  const picture = await createImageBitmap(file).catch(() => null);   // null: the server may still read it
+  if (mine !== uploads) return;                               // cleared, undone or another image chosen since
   strokes.length = 0;
-  upload = { file, picture: await createImageBitmap(file).catch(() => null) };   // null: the server may still read it
+  upload = { file, picture };
   replaced();
 });
 document.getElementById("choose").addEventListener("click", () => document.getElementById("upload").click());
@@ -263,17 +305,20 @@ for (let digit = 0; digit <= 9; digit++) {
 }
 
 async function save(digit) {         // the pad as it is, with the right digit, into serve --collect's folder
+  document.getElementById("wrong").focus();                   // where the keyboard was, before the digits go
   showLabels(false);
-  let response, answer = null;
+  let response, answer;
   try {
-    response = await fetch("/api/collect", { method: "POST", headers: { "Content-Type": "application/json" },
-                                             body: JSON.stringify({ image: padImage(), label: digit }) });
-    answer = await response.json();
+    const body = JSON.stringify({ image: padImage(), label: digit });
+    ({ response, answer } = await call("/api/collect", { method: "POST", body,
+                                                          headers: { "Content-Type": "application/json" } }));
   } catch (error) {
-    return say(response ? `could not save: server error ${response.status}` : `could not save: the server does ` +
-               `not answer (${error})`);
+    return say(`could not save: ${unreachable(error)}`);
   }
-  say(response.ok ? `saved as a ${digit}: ${answer.saved.split("/").pop()}` : `could not save: ${answer.error}`);
+  if (!response.ok || !answer) {
+    return say(`could not save: ${(answer && answer.error) || `server error ${response.status}`}`);
+  }
+  say(`saved as a ${digit}: ${answer.saved.split(/[\\/]/).pop()}`);
 }
 
 async function describeModel() {
@@ -290,5 +335,5 @@ async function describeModel() {
 }
 
 sharpen();
-clearPad();
+redraw();
 describeModel();
