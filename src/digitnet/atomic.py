@@ -29,15 +29,21 @@ def usual_mode():
     return 0o666 & ~umask
 
 
-@contextlib.contextmanager
-def atomic_write(path, mode="wb"):
-    """Context manager yielding a file object whose contents replace `path` on success (a symbolic
-    link's target, the link kept). A folder, device, pipe or socket there is refused, not replaced."""
+def target(path):
+    """The file `atomic_write(path)` replaces: a symbolic link's target (the link kept). A folder there
+    is an IsADirectoryError, a device, pipe or socket a FileExistsError: refused, not replaced."""
     path = Path(os.path.realpath(path))
     if path.is_dir():                       # found now, not at the rename, which would name the temp file
         raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
     if path.exists() and not path.is_file():
         raise FileExistsError(errno.EEXIST, "is not a regular file (a device, pipe or socket)", str(path))
+    return path
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb"):
+    """Context manager yielding a file object whose contents replace `target(path)` on success."""
+    path = target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)

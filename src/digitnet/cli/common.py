@@ -1,6 +1,5 @@
 """Pieces several commands share: the --data option, model paths, output folders, number formatting."""
 import argparse
-import os
 from pathlib import Path
 
 from .. import atomic
@@ -77,14 +76,15 @@ def check_writable(folder, what):
 
 def check_output_file(file, what, example=None):
     """Find out at the start that `file` can be written: no folder, device or pipe in its place, and a
-    folder that takes files. `what` names the argument; `example`, a file name to suggest in a folder.
-    A symbolic link is followed, as atomic_write follows it."""
-    real = Path(os.path.realpath(file))
-    if real.is_dir():
+    folder that takes files (atomic.target: a symbolic link is followed). `what` names the argument;
+    `example`, a file name to suggest in a folder."""
+    try:
+        real = atomic.target(file)
+    except IsADirectoryError:
         fix = f"name a file such as {Path(file) / example}" if example else "move it, or choose another name"
-        raise DigitnetError(f"{what} is a directory: {fix}")
-    if real.exists() and not real.is_file():
-        raise DigitnetError(f"{what} is not a regular file (a device, pipe or socket): name another file")
+        raise DigitnetError(f"{what} is a directory: {fix}") from None
+    except FileExistsError:
+        raise DigitnetError(f"{what} is not a regular file (a device, pipe or socket): name another file") from None
     check_writable(real.parent, what)
 
 
