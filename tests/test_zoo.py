@@ -20,6 +20,7 @@ from PIL import Image
 
 from conftest import MNIST_FILES
 from digitnet import MLP, save_model
+from test_io import edit_meta
 
 ROOT = Path(__file__).resolve().parents[1]
 PEAK_MB = 400           # python, NumPy, matplotlib's import and the checks: ~150 MB; MNIST itself is not loaded
@@ -77,15 +78,6 @@ def model_file(tmp, change=None, sizes=(784, 8, 10)):
         change(arrays)
         np.savez(path, **arrays)
     return path
-
-
-def metadata(change):
-    """A change to a model file's arrays that applies `change` to its metadata's JSON."""
-    def apply(arrays):
-        meta = json.loads(str(arrays["metadata"]))
-        change(meta)
-        arrays["metadata"] = np.array(json.dumps(meta))
-    return apply
 
 
 def image(tmp, name, content):
@@ -173,13 +165,13 @@ ZOO = {
                             r"the header of 'layers.0.W' is unreadable"),
     "model a folder": (lambda t, m: ["info", t], r"is a directory, not a model file"),
     "model empty": (lambda t, m: ["info", image(t, "empty.npz", b"")], r"it is empty"),
-    "model loss a list": (lambda t, m: ["info", model_file(t, metadata(lambda d: d["model"].update(loss=["ce"])))],
+    "model loss a list": (lambda t, m: ["info", model_file(t, edit_meta(lambda d: d["model"].update(loss=["ce"])))],
                           r"unknown loss \['ce'\]"),
-    "model rate as text": (lambda t, m: ["info", model_file(t, metadata(lambda d: d.update(training={"lr": "x"})))],
+    "model rate as text": (lambda t, m: ["info", model_file(t, edit_meta(lambda d: d.update(training={"lr": "x"})))],
                            r"damaged metadata: training 'lr' is \"x\", not a number; retrain the model"),
-    "model metrics a list": (lambda t, m: ["report", model_file(t, metadata(lambda d: d.update(metrics=[1]))),
+    "model metrics a list": (lambda t, m: ["report", model_file(t, edit_meta(lambda d: d.update(metrics=[1]))),
                                            "--data", m], r"damaged metadata: 'metrics' is not a JSON object"),
-    "model history of text": (lambda t, m: ["info", model_file(t, metadata(lambda d: d.update(
+    "model history of text": (lambda t, m: ["info", model_file(t, edit_meta(lambda d: d.update(
         history={"train_loss": ["a"]})))], r"damaged metadata: history 'train_loss' is not a list of numbers"),
     "model of 20 outputs": (lambda t, m: ["evaluate", model_file(t, sizes=(784, 8, 20)), "--data", m],
                             r"a network of 784 inputs and 20 outputs; digitnet's commands need one of 784 pixels"),
