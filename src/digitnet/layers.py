@@ -18,6 +18,7 @@ the arrays it is given (`xp`: NumPy, CuPy, ...; see backend.py).
 import numpy as np
 
 from .backend import namespace
+from .checks import whole
 from .init import initial_parameters
 
 
@@ -56,7 +57,7 @@ class Dense(Layer):
 
     def __init__(self, n_in, n_out, init="he", rng=None, dtype=np.float32):
         rng = np.random.default_rng(0) if rng is None else rng
-        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in (n_in, n_out)):
+        if not (whole(n_in, 1) and whole(n_out, 1)):
             raise ValueError(f"Dense({n_in!r}, {n_out!r}): the numbers of inputs and outputs must be whole numbers "
                              f"from 1")
         self.n_in, self.n_out, self.init = int(n_in), int(n_out), init

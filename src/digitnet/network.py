@@ -251,7 +251,7 @@ class MLP:
 
     def _outputs(self, X, batch_size):
         """(rows, a) for X in batches of `batch_size` rows: a (rows, n_out), the output of `forward`."""
-        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
+        if not whole(batch_size, 1):
             raise DigitnetError(f"batch size {batch_size!r} must be a whole number of at least 1, e.g. 512")
         n = X.shape[0]
         for start in range(0, n, batch_size):

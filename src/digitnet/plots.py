@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .atomic import atomic_write
+from .checks import whole
 from .errors import DigitnetError
 
 DPI = 100
@@ -269,7 +270,7 @@ def first_layer_weights(W, count=64):
         raise DigitnetError(f"first-layer weights of shape {W.shape}: expected (784, n_hidden)")
     if W.shape[1] < 1:
         raise DigitnetError("first-layer weights with no units: nothing to draw")
-    if not isinstance(count, (int, np.integer)) or count < 1:
+    if not whole(count, 1):
         raise DigitnetError(f"count {count!r}: draw at least 1 unit")
     units = min(count, W.shape[1])
     tiles = W[:, :units].T.reshape(units, 28, 28)

@@ -5,6 +5,7 @@ records what it drew in `fig.drawn`; `plots.save_figure` writes it.
 """
 import numpy as np
 
+from .checks import whole
 from .errors import DigitnetError
 from .plots import RIGHT, WIDTH, as_images, mosaic, new_figure
 
@@ -13,7 +14,7 @@ SPLIT_COLORS = {"training": RIGHT, "validation": "#2ca02c", "test": "#ff7f0e"}
 
 def class_samples(x, y, per_class=12):
     """The first `per_class` images of each digit, one row per digit."""
-    if not isinstance(per_class, (int, np.integer)) or per_class < 1:
+    if not whole(per_class, 1):
         raise DigitnetError(f"per_class {per_class!r}: draw at least 1 image of each digit")
     images, y = as_images(x), np.asarray(y)
     digits = np.unique(y)

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import whole
 from .errors import DigitnetError
 from .preprocess import preprocess
 
@@ -22,7 +23,7 @@ class Prediction:
 
     def top(self, k=3):
         """The k most probable digits as (digit, probability) pairs, most probable first."""
-        if not isinstance(k, (int, np.integer)) or k < 1:
+        if not whole(k, 1):
             raise DigitnetError(f"top {k!r}: ask for at least 1 digit")
         order = np.argsort(self.probabilities)[::-1][:k]
         return [(int(d), float(self.probabilities[d])) for d in order]

@@ -25,6 +25,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from .backend import DEVICES
+from .checks import whole
 from .layers import ACTIVATIONS
 from .losses import LOSSES
 from .network import MLP
@@ -194,7 +195,7 @@ def _sizes(hidden):
     """hidden_layer_sizes as a tuple of ints: 100 -> (100,); ValueError unless each is a whole number >= 1."""
     hidden = hidden.item() if isinstance(hidden, np.ndarray) and hidden.ndim == 0 else hidden
     sizes = (hidden,) if np.isscalar(hidden) else tuple(hidden)
-    if not all(isinstance(h, Integral) and not isinstance(h, (bool, np.bool_)) and h >= 1 for h in sizes):
+    if not all(whole(h, 1) for h in sizes):
         raise ValueError(f"hidden_layer_sizes={hidden!r}: each layer's size must be a whole number of at least 1, "
                          f"as in (100,) or (256, 128)")
     return tuple(int(h) for h in sizes)

@@ -23,6 +23,7 @@ from digitnet.data.csv import read_csv
 from digitnet.data.download import download_mnist
 from digitnet.data.idx import read_idx_pair
 from digitnet.atomic import atomic_write
+from digitnet.checks import whole
 from digitnet.errors import DataError
 
 #: The IDX file stems; each may end in .gz or not, and ".idx" may replace "-idx".
@@ -108,7 +109,7 @@ def load_mnist(
     """
     if not isinstance(validation_size, (int, np.integer)) or validation_size < 0:
         raise DataError(f"validation size {validation_size!r} must be a whole number from 0, e.g. 5000")
-    if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
+    if seed is not None and not whole(seed, 0):
         raise DataError(f"seed {seed!r} must be None (a fresh split) or a whole number from 0, e.g. 0")
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise DataError(f"data_dir {data_dir!r}: give the folder of the MNIST files, or None for the download cache")

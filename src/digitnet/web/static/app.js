@@ -142,10 +142,10 @@ function unreachable(error) {
                                      : `the server does not answer (${error})`;
 }
 
-async function ask(request, asked) {
+async function ask(options, asked) {
   let response, answer;
   try {
-    ({ response, answer } = await call("/api/predict", request));
+    ({ response, answer } = await call("/api/predict", options));
   } catch (error) {
     if (asked === generation) failed(unreachable(error));
     return;
