@@ -186,7 +186,8 @@ def test_collect_is_off_without_a_folder(small_model_file):
 def test_the_page_and_the_docs_are_served_without_any_other_site(url):
     page = httpx.get(url).text
     assert '<canvas id="pad"' in page and "http" not in page.replace("http://", "")
-    for asset in ("/static/app.js", "/static/style.css", "/docs", "/openapi.json", "/docs-files/swagger-ui-bundle.js"):
+    for asset in ("/static/app.js", "/static/view.js", "/static/style.css", "/docs", "/openapi.json",
+                  "/docs-files/swagger-ui-bundle.js"):
         response = httpx.get(url + asset)
         assert response.status_code == 200, asset
         assert "cdn." not in response.text[:20000] or asset.endswith(".js"), asset
@@ -226,6 +227,8 @@ def test_drawing_a_digit_in_chromium(url, tmp_path):
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1000, "height": 900})
+        errors = []
+        page.on("pageerror", lambda error: errors.append(error))     # an exception in the page's scripts
         page.goto(url)
         page.wait_for_function("document.getElementById('model').textContent.includes('784-64-10')")
         box = page.locator("#pad").bounding_box()
@@ -247,6 +250,7 @@ def test_drawing_a_digit_in_chromium(url, tmp_path):
         page.wait_for_function("document.getElementById('prediction').textContent === '?'")
         browser.close()
     assert (tmp_path / "serve.png").stat().st_size > 10_000
+    assert errors == []
 
 
 SLOW_NETWORK = """const fetchNow = window.fetch;

@@ -1,5 +1,5 @@
 // digitnet's drawing page: draw on the canvas, send it to /api/predict while drawing, show what the
-// network read, saw and computed. Plain JavaScript, no build step, nothing loaded from elsewhere.
+// network read, saw and computed (drawn by view.js). Plain JavaScript, no build step, nothing loaded from elsewhere.
 "use strict";
 
 const pad = document.getElementById("pad");
@@ -12,7 +12,6 @@ let generation = 0;                 // counts clears, undos and uploads: an answ
 let uploads = 0;                    // counts uploads, clears and undos: a slow decode that lost the race is dropped
 const WAIT = 10000;                 // milliseconds before a request that has not answered counts as failed
 let collecting = false;
-const CELL = 10;                    // pixels per unit in the activation maps
 const SIZE = 280;                   // the pad's side in CSS pixels: the strokes' coordinates
 
 function sharpen() {                // as many canvas pixels as screen pixels (up to 2 per CSS pixel): crisp ink
@@ -187,58 +186,11 @@ function show(answer) {
   });
   document.getElementById("bars").replaceChildren(...bars);
   paint(document.getElementById("seen"), answer.input.flat(), 28, 28, gray);
-  showLayers(answer.hidden);
+  showLayers(answer.hidden, showWeights);
   const unseen = upload && !upload.picture && strokes.length === 0;     // read, but not on the pad to be saved
   say(unseen ? "this browser cannot show this image: it was read as sent; drawing on the pad starts afresh"
              : `read in ${answer.milliseconds.toFixed(1)} ms on the server`);
   document.getElementById("wrong").disabled = !collecting || unseen;
-}
-
-function gray(v) { const g = Math.round(255 * v); return [g, g, g]; }
-
-function heat(v) { const g = Math.round(255 * Math.min(1, v)); return [g, Math.round(g * 0.8), 40]; }
-
-function signed(v) {
-  const g = Math.round(255 * Math.min(1, Math.abs(v)));
-  return v > 0 ? [255, 255 - g, 255 - g] : [255 - g, 255 - g, 255];
-}
-
-function paint(canvas, values, width, height, colour) {
-  canvas.width = width;
-  canvas.height = height;
-  const image = canvas.getContext("2d").createImageData(width, height);
-  values.forEach((v, i) => {
-    const [r, g, b] = colour(v);
-    image.data.set([r, g, b, 255], 4 * i);
-  });
-  canvas.getContext("2d").putImageData(image, 0, 0);
-}
-
-function grid(n) { const columns = Math.ceil(Math.sqrt(n)); return [columns, Math.ceil(n / columns)]; }
-
-function showLayers(hidden) {
-  const maps = hidden.map((values, k) => {
-    const [columns, rows] = grid(values.length);
-    const top = Math.max(...values, 1e-6);
-    const padded = values.map((v) => v / top).concat(Array(columns * rows - values.length).fill(0));
-    const box = document.createElement("div");
-    box.className = "layer";
-    box.innerHTML = `<div class="quiet">layer ${k + 1}: ${values.length} units</div>`;
-    const canvas = document.createElement("canvas");
-    paint(canvas, padded, columns, rows, heat);
-    canvas.style.width = `${columns * CELL}px`;
-    const pick = (event) => {
-      const box = canvas.getBoundingClientRect();
-      const unit = Math.floor((event.clientY - box.top) / box.height * rows) * columns +
-                   Math.floor((event.clientX - box.left) / box.width * columns);
-      if (unit < values.length) showWeights(k + 1, unit);
-    };
-    canvas.addEventListener("pointermove", pick);
-    canvas.addEventListener("pointerdown", pick);
-    box.append(canvas);
-    return box;
-  });
-  document.getElementById("layers").replaceChildren(...maps);
 }
 
 let shownUnit = null;
@@ -254,13 +206,7 @@ async function showWeights(layer, unit) {
     return say(unreachable(error));
   }
   if (shownUnit !== asked || !response.ok || !answer || !answer.weights) return;   // another unit since, or refused
-  const top = Math.max(...answer.weights.map(Math.abs), 1e-6);
-  const [width, height] = answer.shape.length === 2 ? answer.shape : grid(answer.weights.length);
-  const values = answer.weights.map((w) => w / top).concat(Array(width * height - answer.weights.length).fill(0));
-  document.getElementById("weights").hidden = false;
-  document.getElementById("weights-title").textContent =
-    `unit ${unit} of layer ${layer}: its ${answer.weights.length} incoming weights`;
-  paint(document.getElementById("weights-image"), values, width, height, signed);
+  drawWeights(layer, unit, answer);
 }
 
 document.getElementById("undo").addEventListener("click", () => {
