@@ -25,14 +25,14 @@ from .checks import scalar
 from .errors import DigitnetError
 
 
-def check_setting(name, value, low, high, example, low_open=False):
+def check_setting(name, value, low, high, example, low_open=False, wanted=None):
     """`value` as a float: DigitnetError unless it is a number with low <= value < high (low < value
-    with low_open)."""
+    with low_open). The message says it must be `wanted` (default: a number in that interval)."""
     value = scalar(value)
     number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
     if not number or not (low < value if low_open else low <= value) or not value < high:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g})"
-        raise DigitnetError(f"{name} {value!r} must be a number in {interval}, e.g. {example}")
+        wanted = wanted or f"a number in {'(' if low_open else '['}{low:g}, {high:g})"
+        raise DigitnetError(f"{name} {value!r} must be {wanted}, e.g. {example}")
     return float(value)
 
 
@@ -141,8 +141,4 @@ def make_optimizer(name, learning_rate):
 
 def check_rate(learning_rate):
     """The learning rate to train with, as a float: DigitnetError unless it is a positive number."""
-    learning_rate = scalar(learning_rate)
-    number = isinstance(learning_rate, (int, float, np.integer, np.floating)) and not isinstance(learning_rate, bool)
-    if not number or not 0 < learning_rate < math.inf:
-        raise DigitnetError(f"learning rate {learning_rate!r} must be a positive number, e.g. 0.001")
-    return float(learning_rate)
+    return check_setting("learning rate", learning_rate, 0, math.inf, 0.001, low_open=True, wanted="a positive number")
