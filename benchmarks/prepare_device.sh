@@ -7,7 +7,7 @@
 #   .device/wheels   digitnet serve's packages, built for Python 3.12 and pinned to the versions
 #                    installed here (device_serve.sh installs them there)
 #   .device/bin, lib wrk, the load generator bench_serve.py prefers, and the LuaJIT it links
-# .git/info/exclude ignores .device; name it in the device tool's `carry`.
+# .gitignore ignores .device; name it in the device tool's `carry`.
 # Usage: benchmarks/prepare_device.sh MNIST_DIR
 set -euo pipefail
 data=$(realpath "${1:?usage: benchmarks/prepare_device.sh MNIST_DIR}")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from digitnet.backend import random_generator, to_numpy
-from digitnet.layers import Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
+from digitnet.layers import ACTIVATIONS, Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
 from digitnet.gradcheck import max_relative_error, numerical_gradient
 
 TOLERANCE = 1e-6
@@ -31,7 +31,7 @@ def check_input_gradient(layer, x, upstream, reset=lambda: None):
     assert max_relative_error(to_numpy(analytic), numeric) < TOLERANCE
 
 
-@pytest.mark.parametrize("activation", [ReLU, LeakyReLU, Sigmoid, Tanh])
+@pytest.mark.parametrize("activation", ACTIVATIONS.values(), ids=ACTIVATIONS.keys())     # a new one is checked too
 def test_activation_gradients(xp, activation):
     rng = np.random.default_rng(1)
     x = xp.asarray(away_from_kinks(rng, (4, 7)))

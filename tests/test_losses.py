@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from digitnet.backend import to_numpy
-from digitnet.losses import MeanSquaredError, SoftmaxCrossEntropy, one_hot, softmax
+from digitnet.losses import LOSSES, MeanSquaredError, SoftmaxCrossEntropy, one_hot, softmax
 from digitnet.gradcheck import max_relative_error, numerical_gradient
 
 
-@pytest.mark.parametrize("loss", [SoftmaxCrossEntropy(), MeanSquaredError()])
+@pytest.mark.parametrize("loss", [loss() for loss in LOSSES.values()], ids=LOSSES.keys())     # a new one too
 def test_loss_gradient(xp, loss):
     rng = np.random.default_rng(0)
     z, y = xp.asarray(rng.standard_normal((5, 10))), xp.asarray(rng.integers(0, 10, 5))

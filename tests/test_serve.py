@@ -219,13 +219,18 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
          "--disable-component-update", "--disable-sync"]
 
 
+def chromium(p):
+    """Debian's Chromium, headless, through Playwright `p`; the test fails saying how to install it."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does")
+    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+
+
 def test_drawing_a_digit_in_chromium(url, tmp_path):
     """Mouse strokes on the canvas, a live prediction, the 28x28 input and the hidden layer drawn."""
     playwright = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 1000, "height": 900})
         errors = []
         page.on("pageerror", lambda error: errors.append(error))     # an exception in the page's scripts
@@ -261,7 +266,7 @@ def test_a_slow_answer_never_lands_on_a_cleared_pad_and_the_docs_render(url):
     """Answers about a pad that was cleared since are dropped; Swagger UI lists every operation."""
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 1000, "height": 900})
         page.add_init_script(SLOW_NETWORK)
         page.goto(url)
