@@ -40,7 +40,8 @@ def bare(model):
         x = checked_pixels(orjson.loads((await receive())["body"])["pixels"])
         answer = orjson.dumps({**reading(model, x), "milliseconds": 0.0}, option=orjson.OPT_SERIALIZE_NUMPY)
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(answer)).encode())]})
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(answer)).encode())]})
         await send({"type": "http.response.body", "body": answer})
     return app
 

@@ -62,7 +62,8 @@ def main(argv=None):
           f"({per_image_ms:.1f} ms per file, reading included)")
     print(f"font-rendered digits ({len(data):,}): {100 * report['fonts_accuracy']:.2f}% with digitnet's "
           f"preprocessing, {100 * report['fonts_accuracy_naive']:.2f}% resized naively")
-    print("recall per digit: " + ", ".join(f"{d} {100 * r:.0f}%" for d, r in enumerate(report["fonts_recall_per_digit"])))
+    recall = report["fonts_recall_per_digit"]
+    print("recall per digit: " + ", ".join(f"{d} {100 * r:.0f}%" for d, r in enumerate(recall)))
 
 
 if __name__ == "__main__":

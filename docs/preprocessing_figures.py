@@ -45,7 +45,8 @@ def main(out=Path(__file__).parent / "img" / "preprocessing.png"):
     for r, (label, image) in enumerate(rows):
         steps = preprocess_steps(image)
         panels = [(np.asarray(image.convert("RGBA")), "original: " + label)] + \
-                 [(steps[key], title) for key, title in STEPS[1:]] + [(naive(image), "naive: resized only\n(for comparison)")]
+                 [(steps[key], title) for key, title in STEPS[1:]] + \
+                 [(naive(image), "naive: resized only\n(for comparison)")]
         for ax, (picture, title) in zip(axes[r], panels):
             ax.imshow(picture, cmap="gray", vmin=0, vmax=1 if picture.dtype != np.uint8 else 255,
                       interpolation="nearest")

@@ -89,7 +89,8 @@ def test_corrupt_gzip_stream(tmp_path, labels):
 def test_wrong_magic(tmp_path, labels):
     path = tmp_path / "labels.gz"
     path.write_bytes(gzip.compress(b"\x01\x02" + idx_bytes(labels)[2:]))
-    with pytest.raises(DataError, match=re.escape("labels.gz: wrong magic number: starts with bytes 01 02, an IDX file starts with 00 00")):
+    message = "labels.gz: wrong magic number: starts with bytes 01 02, an IDX file starts with 00 00"
+    with pytest.raises(DataError, match=re.escape(message)):
         read_idx(path)
 
 
@@ -149,7 +150,8 @@ def test_label_out_of_range(tmp_path, images, labels):
 def test_images_must_be_28x28(tmp_path, labels):
     x = write_idx(tmp_path / "x.gz", np.zeros((5, 14, 14), np.uint8))
     y = write_idx(tmp_path / "y.gz", labels)
-    with pytest.raises(DataError, match=re.escape("x.gz: expected images of shape (n, 28, 28), found shape (5, 14, 14)")):
+    message = "x.gz: expected images of shape (n, 28, 28), found shape (5, 14, 14)"
+    with pytest.raises(DataError, match=re.escape(message)):
         read_idx_pair(x, y)
 
 

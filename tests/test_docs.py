@@ -15,6 +15,8 @@ from nbclient import NotebookClient
 from conftest import MNIST_FILES
 from digitnet import MLP, SGD
 from digitnet.explain import explain_step
+from digitnet.layers import ACTIVATIONS
+from digitnet.losses import LOSSES
 
 ROOT = Path(__file__).resolve().parents[1]
 MATH = (ROOT / "docs" / "math.md").read_text(encoding="utf-8")
@@ -39,6 +41,12 @@ def test_every_name_in_math_md_exists(name):
     for attribute in attributes:
         assert hasattr(target, attribute), f"docs/math.md names digitnet.{name}, which does not exist"
         target = getattr(target, attribute)
+
+
+def test_math_md_derives_every_activation_and_loss():
+    for name, cls in [*ACTIVATIONS.items(), *LOSSES.items()]:
+        module = "layers" if name in ACTIVATIONS else "losses"
+        assert f"`{module}.{cls.__name__}" in MATH, f"docs/math.md does not derive {name} ({module}.{cls.__name__})"
 
 
 def math_table(sizes):

@@ -9,6 +9,7 @@ import pytest
 from digitnet import MLP
 from digitnet.errors import ModelFileError
 from digitnet.io import load_model, save_model
+from digitnet.layers import ACTIVATIONS
 
 
 @pytest.fixture
@@ -25,6 +26,15 @@ def test_round_trip(saved):
     np.testing.assert_array_equal(loaded.params, model.params)
     assert loaded.config() == model.config()
     assert meta["metrics"] == {"test_accuracy": 0.5} and meta["version"] == 1
+    X = np.random.default_rng(0).random((5, 784), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_every_activation_survives_a_round_trip(activation, tmp_path):
+    model = MLP(sizes=(784, 8, 10), activation=activation, random_state=1)
+    loaded = load_model(save_model(model, tmp_path / "m.npz"))
+    assert loaded.config() == model.config()
     X = np.random.default_rng(0).random((5, 784), dtype=np.float32)
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 

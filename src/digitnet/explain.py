@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import to_numpy
-from .layers import Dense, Dropout
+from .layers import ACTIVATIONS, Dense, Dropout
 from .training import train_step
 
 
@@ -50,7 +50,7 @@ def explain_step(model, optimizer, x, y, l2=0.0, column=False):
     return recorder.tensors
 
 
-FUNCTION = {"ReLU": "relu", "LeakyReLU": "leaky_relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
+FUNCTION = {cls.__name__: name for name, cls in ACTIVATIONS.items()}       # ReLU -> relu, as in the formulas
 
 
 def describe(kind, k, last, f="", w=(0, 0)):

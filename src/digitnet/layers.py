@@ -174,4 +174,4 @@ class Dropout(Layer):
 
 
 ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh}
-LAYER_TYPES = {cls.__name__: cls for cls in (Dense, ReLU, LeakyReLU, Sigmoid, Tanh, Dropout)}
+LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Dropout, *ACTIVATIONS.values())}   # what a model file may hold

@@ -9,7 +9,7 @@ from ..augment import USED
 from ..checkpoint import NAME
 from ..data import load_mnist
 from ..errors import DigitnetError, TrainingDiverged
-from ..init import INITIALIZERS
+from ..init import DEFAULT_INIT, INITIALIZERS
 from ..io import default_model_path, model_metadata, save_model, write_json
 from ..layers import ACTIVATIONS
 from ..losses import LOSSES
@@ -75,7 +75,8 @@ def add_parser(sub):
     p.add_argument("--patience", type=int, metavar="EPOCHS", help="early stopping: stop when the validation "
                    "loss has not improved for EPOCHS epochs, and keep the best epoch's weights (default: off)")
     add_augment_arguments(p, "transform every training batch on the fly (default none)")
-    p.add_argument("--init", choices=sorted(INITIALIZERS), help="weight init (default: he for relu, glorot otherwise)")
+    p.add_argument("--init", choices=sorted(INITIALIZERS), help="weight init (default: " +
+                   ", ".join(f"{init} for {activation}" for activation, init in DEFAULT_INIT.items()) + ")")
     p.add_argument("--seed", type=seed, help="random seed: same seed, same weights (default 0)")
     p.add_argument("--validation-size", type=int, metavar="N",
                    help="training images held out for validation (default 5000)")
