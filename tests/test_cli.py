@@ -230,6 +230,15 @@ def test_top_k_says_how_many_it_lists(trained):
     assert len(listed) == 10
 
 
+def test_every_optimizer_and_activation_has_its_default():
+    """A new entry in OPTIMIZERS or ACTIVATIONS needs a default rate and initialiser (DEVELOPERS.md)."""
+    from digitnet.cli.train import DEFAULT_LR
+    from digitnet.init import DEFAULT_INIT
+    from digitnet.layers import ACTIVATIONS
+    from digitnet.optimizers import OPTIMIZERS
+    assert set(DEFAULT_LR) == set(OPTIMIZERS) and set(DEFAULT_INIT) == set(ACTIVATIONS)
+
+
 def test_predict_help_names_no_file_outside_the_package():
     assert "docs/" not in digitnet("predict", "--help").stdout
 

@@ -31,7 +31,7 @@ import numpy as np
 from .atomic import atomic_write
 from .backend import to_device, to_numpy
 from .errors import DigitnetError, TrainingDiverged
-from .optimizers import Optimizer
+from .optimizers import OPTIMIZERS, Optimizer
 
 FORMAT, VERSION, NAME = "digitnet-checkpoint", 1, "checkpoint.npz"
 UNRECORDED = "unrecorded"          # a setting an older checkpoint did not record: resumed with any value
@@ -134,7 +134,7 @@ def restore(arrays, meta, model, opt, settings, directory):
 def _check_optimizer(opt):
     """Checkpoints save the state of digitnet's own optimizers; refuse any other."""
     if not isinstance(opt, Optimizer):
-        raise CheckpointError("checkpoints need one of digitnet's optimizers (sgd, momentum, nesterov, adam)")
+        raise CheckpointError(f"checkpoints need one of digitnet's optimizers ({', '.join(OPTIMIZERS)})")
 
 
 def _optimizer_meta(opt):

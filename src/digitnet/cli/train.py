@@ -57,8 +57,8 @@ def add_parser(sub):
     p.add_argument("--loss", choices=sorted(LOSSES), help="ce: softmax cross-entropy (default); "
                                                          "mse: quadratic cost on sigmoid outputs")
     p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default adam")
-    p.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (default: adam 0.006, "
-                   "sgd 0.5, momentum and nesterov 0.2)")
+    p.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (default: " +
+                   ", ".join(f"{name} {rate:g}" for name, rate in DEFAULT_LR.items()) + ")")
     p.add_argument("--schedule", choices=list(SCHEDULES), help="learning rate over training: cosine (default) "
                    "decays it smoothly to 0, linear straight to 0, step divides it by 10 halfway and again at "
                    "3/4, exponential by the same factor every epoch (toward 1%%), one-cycle warms up over the "
