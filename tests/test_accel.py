@@ -92,6 +92,7 @@ def test_threads_may_step_at_the_same_time():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")   # forking is the point
 def test_a_forked_child_still_runs_the_fused_update():
     """numba's workqueue pool, which accel.py asks for, survives fork (GNU OpenMP's would abort)."""
     fused = accel.fused_adam(np.zeros(1, np.float32))

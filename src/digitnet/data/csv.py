@@ -92,9 +92,11 @@ def _parse_block_fast(lines: list[bytes]) -> np.ndarray | None:
     digit = (chars >= ord("0")) & (chars <= ord("9"))
     if (digit[:-3] & digit[1:-2] & digit[2:-1] & digit[3:]).any():
         return None                 # 4+ digits: too big for a pixel, or could wrap int16
+    if np.count_nonzero(chars == ord("-")) != n or text.startswith(b",") or b",," in text:
+        return None                 # a minus sign besides our markers, or an empty cell
     try:
         values = np.fromstring(text, dtype=np.int16, sep=",")
-    except ValueError:              # an empty cell, a stray '-', ...
+    except ValueError:              # anything else it cannot read (NumPy < 2.3 warns instead: the size check)
         return None
     if values.size != n * (COLUMNS + 1):
         return None
