@@ -15,6 +15,7 @@ from digitnet.backend import to_numpy
 from digitnet.checkpoint import CheckpointError
 from digitnet.errors import TrainingDiverged
 from digitnet.interrupt import TrainingInterrupted
+from digitnet.optimizers import OPTIMIZERS
 from test_cli import assert_one_line_error, digitnet
 
 
@@ -108,6 +109,38 @@ def test_resuming_with_other_settings_is_refused(tmp_path, change, message):
     train(tmp_path)
     with pytest.raises(CheckpointError, match=message):
         train(tmp_path, resume=tmp_path, **change)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_every_optimizer_resumes_to_bit_identical_weights(tmp_path, optimizer):
+    def stop_after_epoch_1(record):
+        if record["epoch"] == 1:
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError):
+        train(tmp_path, optimizer=optimizer, callbacks=[stop_after_epoch_1])
+    same_run(train(tmp_path, resume=tmp_path, optimizer=optimizer), train(optimizer=optimizer))
+
+
+@pytest.mark.parametrize("other", ["sgd", "nesterov"])
+def test_resuming_with_another_kind_of_sgd_is_refused(tmp_path, other):
+    """momentum, nesterov and plain sgd are all the class SGD: their settings tell them apart."""
+    train(tmp_path, optimizer="momentum")
+    with pytest.raises(CheckpointError, match=r"made with another optimizer \(\{'momentum': 0.9, 'nesterov': False\}"):
+        train(tmp_path, resume=tmp_path, optimizer=other)
+    resumed = train(tmp_path, resume=tmp_path, optimizer="momentum")
+    same_run(resumed, train(optimizer="momentum"))
+
+
+def test_a_checkpoint_from_before_optimizer_settings_resumes(tmp_path):
+    train(tmp_path)
+    path = tmp_path / "checkpoint.npz"
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    meta = json.loads(str(arrays.pop("metadata")))
+    del meta["settings"]["optimizer_settings"]
+    np.savez(path, metadata=np.array(json.dumps(meta)), **arrays)
+    same_run(train(tmp_path, resume=tmp_path), train())
 
 
 def test_resuming_another_network_or_other_data_is_refused(tmp_path):

@@ -36,7 +36,7 @@ from .optimizers import OPTIMIZERS, Optimizer
 FORMAT, VERSION, NAME = "digitnet-checkpoint", 1, "checkpoint.npz"
 UNRECORDED = "unrecorded"          # a setting an older checkpoint did not record: resumed with any value
 ADDED = {"augment": {"kind": "none"}, "max_norm": None, "patience": None,     # settings newer than version 1
-         "validation": UNRECORDED}
+         "validation": UNRECORDED, "optimizer_settings": UNRECORDED}
 
 
 class CheckpointError(DigitnetError):
@@ -117,7 +117,8 @@ def restore(arrays, meta, model, opt, settings, directory):
     for key, value in settings.items():
         saved = meta["settings"].get(key, ADDED.get(key))
         if saved != value and saved != UNRECORDED:
-            what = {"data": "training data", "validation": "validation set"}.get(key, key.replace("_", " "))
+            what = {"data": "training data", "validation": "validation set",
+                    "optimizer_settings": "optimizer"}.get(key, key.replace("_", " "))
             raise CheckpointError(f"{directory}: the checkpoint was made with another {what} "
                                   f"({saved!r}, not {value!r}); resume with the same "
                                   f"settings, or start afresh")
@@ -135,6 +136,14 @@ def _check_optimizer(opt):
     """Checkpoints save the state of digitnet's own optimizers; refuse any other."""
     if not isinstance(opt, Optimizer):
         raise CheckpointError(f"checkpoints need one of digitnet's optimizers ({', '.join(OPTIMIZERS)})")
+
+
+def optimizer_settings(opt):
+    """What sets an optimizer apart beyond its class: its scalars except the rate (the schedule's) and
+    the step count, e.g. SGD's momentum and nesterov; None for an optimizer of the user's own."""
+    if not isinstance(opt, Optimizer):
+        return None
+    return {key: value for key, value in _optimizer_meta(opt).items() if key not in ("learning_rate", "t")}
 
 
 def _optimizer_meta(opt):

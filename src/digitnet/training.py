@@ -111,9 +111,9 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
                    l2=l2, max_norm=max_norm, augment=augment, seed=random_state)
     validation = None if x_val is None else checkpoint.fingerprint(x_val, y_val)
     settings = {"data": checkpoint.fingerprint(x, y), "validation": validation, "optimizer": type(opt).__name__,
-                "learning_rate": learning_rate, "epochs": epochs, "batch_size": batch_size, "l2": l2,
-                "schedule": schedule, "random_state": random_state, "augment": augment.settings(),
-                "max_norm": max_norm, "patience": patience}
+                "optimizer_settings": checkpoint.optimizer_settings(opt), "learning_rate": learning_rate,
+                "epochs": epochs, "batch_size": batch_size, "l2": l2, "schedule": schedule,
+                "random_state": random_state, "augment": augment.settings(), "max_norm": max_norm, "patience": patience}
     position, best_params = _start(model, opt, settings, random_state, resume)
     steps.first_loss = position.first_loss
     best = EarlyStopping(patience, model, position, best_params)
