@@ -15,8 +15,11 @@ from nbclient import NotebookClient
 from conftest import MNIST_FILES
 from digitnet import MLP, SGD
 from digitnet.explain import explain_step
+from digitnet.init import INITIALIZERS
 from digitnet.layers import ACTIVATIONS
 from digitnet.losses import LOSSES
+from digitnet.optimizers import OPTIMIZERS
+from digitnet.schedules import SCHEDULES
 
 ROOT = Path(__file__).resolve().parents[1]
 MATH = (ROOT / "docs" / "math.md").read_text(encoding="utf-8")
@@ -43,10 +46,16 @@ def test_every_name_in_math_md_exists(name):
         target = getattr(target, attribute)
 
 
-def test_math_md_derives_every_activation_and_loss():
-    for name, cls in [*ACTIVATIONS.items(), *LOSSES.items()]:
-        module = "layers" if name in ACTIVATIONS else "losses"
-        assert f"`{module}.{cls.__name__}" in MATH, f"docs/math.md does not derive {name} ({module}.{cls.__name__})"
+def test_math_md_covers_every_entry_of_the_tables():
+    """A new activation, loss, optimizer, initialiser or schedule needs its place in docs/math.md."""
+    named = [("layers", cls.__name__) for cls in ACTIVATIONS.values()] + \
+            [("losses", cls.__name__) for cls in LOSSES.values()] + \
+            [("optimizers", type(make(0.1)).__name__) for make in OPTIMIZERS.values()] + \
+            [("init", name) for name in INITIALIZERS]
+    for module, name in named:
+        assert f"`{module}.{name}" in MATH, f"docs/math.md does not name {module}.{name}"
+    for schedule in SCHEDULES:
+        assert f"`{schedule}`" in MATH, f"docs/math.md does not describe the schedule {schedule}"
 
 
 def math_table(sizes):
