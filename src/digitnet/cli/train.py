@@ -52,34 +52,7 @@ def add_parser(sub):
     add_data_argument(p)
     p.add_argument("--preset", metavar="NAME", help="start from a named configuration (`digitnet presets` "
                    f"lists them: {', '.join(PRESETS)}); flags given here override its values")
-    p.add_argument("--hidden", metavar="SIZES", help="hidden layer sizes, comma-separated (default 256,128)")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), help="hidden activation (default relu)")
-    p.add_argument("--loss", choices=sorted(LOSSES), help="ce: softmax cross-entropy (default); "
-                                                         "mse: quadratic cost on sigmoid outputs")
-    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default adam")
-    p.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (default: " +
-                   ", ".join(f"{name} {rate:g}" for name, rate in DEFAULT_LR.items()) + ")")
-    p.add_argument("--schedule", choices=list(SCHEDULES), help="learning rate over training: cosine (default) "
-                   "decays it smoothly to 0, linear straight to 0, step divides it by 10 halfway and again at "
-                   "3/4, exponential by the same factor every epoch (toward 1%%), one-cycle warms up over the "
-                   "first 30%% then anneals, constant keeps it")
-    p.add_argument("--epochs", type=int, metavar="N",
-                   help=f"passes over the training set (default {DEFAULTS['epochs']})")
-    p.add_argument("--batch-size", type=int, metavar="N", help="examples per step (default 512); "
-                   "the training set's size or more is full-batch gradient descent")
-    p.add_argument("--l2", type=float, metavar="LAMBDA", help="L2 weight decay (default 0)")
-    p.add_argument("--dropout", type=float, metavar="RATE", help="dropout after each hidden layer (default 0)")
-    p.add_argument("--input-dropout", type=float, metavar="RATE", help="dropout of input pixels (default 0)")
-    p.add_argument("--max-norm", type=float, metavar="C", help="cap each unit's incoming weight vector at "
-                   "length C after every step (default: none)")
-    p.add_argument("--patience", type=int, metavar="EPOCHS", help="early stopping: stop when the validation "
-                   "loss has not improved for EPOCHS epochs, and keep the best epoch's weights (default: off)")
-    add_augment_arguments(p, "transform every training batch on the fly (default none)")
-    p.add_argument("--init", choices=sorted(INITIALIZERS), help="weight init (default: " +
-                   ", ".join(f"{init} for {activation}" for activation, init in DEFAULT_INIT.items()) + ")")
-    p.add_argument("--seed", type=seed, help="random seed: same seed, same weights (default 0)")
-    p.add_argument("--validation-size", type=int, metavar="N",
-                   help="training images held out for validation (default 5000)")
+    _training_arguments(p)
     p.add_argument("--out", type=nonempty_path, metavar="MODEL.npz", help="where to save the model (default: the "
                    "location `evaluate` reads when no model is named; with --preset, NAME.npz beside it)")
     add_device_argument(p, "train")
@@ -95,6 +68,42 @@ def add_parser(sub):
                    help="go on from the checkpoint in DIR, with the settings it was "
                    "made with (after Ctrl-C, a crash or a kill)")
     p.set_defaults(run=run)
+
+
+def _training_arguments(p):
+    """The network's and the training's settings: each defaults to DEFAULTS (or a preset's value)."""
+    p.add_argument("--hidden", metavar="SIZES",
+                   help=f"hidden layer sizes, comma-separated (default {DEFAULTS['hidden']})")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS),
+                   help=f"hidden activation (default {DEFAULTS['activation']})")
+    p.add_argument("--loss", choices=sorted(LOSSES), help="ce: softmax cross-entropy (default); "
+                                                         "mse: quadratic cost on sigmoid outputs")
+    p.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help=f"default {DEFAULTS['optimizer']}")
+    p.add_argument("--lr", type=float, metavar="RATE", help="peak learning rate (default: " +
+                   ", ".join(f"{name} {rate:g}" for name, rate in DEFAULT_LR.items()) + ")")
+    p.add_argument("--schedule", choices=list(SCHEDULES), help="learning rate over training: cosine (default) "
+                   "decays it smoothly to 0, linear straight to 0, step divides it by 10 halfway and again at "
+                   "3/4, exponential by the same factor every epoch (toward 1%%), one-cycle warms up over the "
+                   "first 30%% then anneals, constant keeps it")
+    p.add_argument("--epochs", type=int, metavar="N",
+                   help=f"passes over the training set (default {DEFAULTS['epochs']})")
+    p.add_argument("--batch-size", type=int, metavar="N", help=f"examples per step (default {DEFAULTS['batch_size']}); "
+                   "the training set's size or more is full-batch gradient descent")
+    p.add_argument("--l2", type=float, metavar="LAMBDA", help=f"L2 weight decay (default {DEFAULTS['l2']:g})")
+    p.add_argument("--dropout", type=float, metavar="RATE",
+                   help=f"dropout after each hidden layer (default {DEFAULTS['dropout']:g})")
+    p.add_argument("--input-dropout", type=float, metavar="RATE",
+                   help=f"dropout of input pixels (default {DEFAULTS['input_dropout']:g})")
+    p.add_argument("--max-norm", type=float, metavar="C", help="cap each unit's incoming weight vector at "
+                   "length C after every step (default: none)")
+    p.add_argument("--patience", type=int, metavar="EPOCHS", help="early stopping: stop when the validation "
+                   "loss has not improved for EPOCHS epochs, and keep the best epoch's weights (default: off)")
+    add_augment_arguments(p, "transform every training batch on the fly (default none)")
+    p.add_argument("--init", choices=sorted(INITIALIZERS), help="weight init (default: " +
+                   ", ".join(f"{init} for {activation}" for activation, init in DEFAULT_INIT.items()) + ")")
+    p.add_argument("--seed", type=seed, help=f"random seed: same seed, same weights (default {DEFAULTS['seed']})")
+    p.add_argument("--validation-size", type=int, metavar="N",
+                   help=f"training images held out for validation (default {DEFAULTS['validation_size']})")
 
 
 def settings(args):
