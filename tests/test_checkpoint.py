@@ -12,7 +12,7 @@ import pytest
 from digitnet import MLP, fit, load_model, save_model
 from digitnet import training
 from digitnet.backend import to_numpy
-from digitnet.checkpoint import CheckpointError
+from digitnet.checkpoint import NAME, CheckpointError, load
 from digitnet.errors import TrainingDiverged
 from digitnet.interrupt import TrainingInterrupted
 from digitnet.optimizers import OPTIMIZERS
@@ -134,12 +134,9 @@ def test_resuming_with_another_kind_of_sgd_is_refused(tmp_path, other):
 
 def test_a_checkpoint_from_before_optimizer_settings_resumes(tmp_path):
     train(tmp_path)
-    path = tmp_path / "checkpoint.npz"
-    with np.load(path) as npz:
-        arrays = {name: npz[name] for name in npz.files}
-    meta = json.loads(str(arrays.pop("metadata")))
+    arrays, meta = load(tmp_path)
     del meta["settings"]["optimizer_settings"]
-    np.savez(path, metadata=np.array(json.dumps(meta)), **arrays)
+    np.savez(tmp_path / NAME, metadata=np.array(json.dumps(meta)), **arrays)
     same_run(train(tmp_path, resume=tmp_path), train())
 
 

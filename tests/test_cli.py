@@ -12,6 +12,10 @@ import numpy as np
 import pytest
 
 from conftest import MNIST_FILES
+from digitnet.cli.train import DEFAULT_LR
+from digitnet.init import DEFAULT_INIT
+from digitnet.layers import ACTIVATIONS
+from digitnet.optimizers import OPTIMIZERS
 
 
 def digitnet(*args, check=True):
@@ -232,10 +236,6 @@ def test_top_k_says_how_many_it_lists(trained):
 
 def test_every_optimizer_and_activation_has_its_default():
     """A new entry in OPTIMIZERS or ACTIVATIONS needs a default rate and initialiser (DEVELOPERS.md)."""
-    from digitnet.cli.train import DEFAULT_LR
-    from digitnet.init import DEFAULT_INIT
-    from digitnet.layers import ACTIVATIONS
-    from digitnet.optimizers import OPTIMIZERS
     assert set(DEFAULT_LR) == set(OPTIMIZERS) and set(DEFAULT_INIT) == set(ACTIVATIONS)
 
 
