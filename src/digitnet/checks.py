@@ -3,6 +3,7 @@ DigitnetError that names it and says what would do.
 
     check_input(X, n_in)              pixels: an (n, n_in) float32 array
     check_labels(y, n, n_classes)     labels: an (n,) int64 array of class numbers
+    real(value)                       a real number, not a bool (a 0-d array counts)
     whole(value, least)               a whole number (a 0-d array counts), at least `least`
 """
 import math
@@ -68,6 +69,13 @@ def check_labels(y, n, n_classes, what=""):
 def scalar(value):
     """A 0-d array's number (from a config or NumPy arithmetic), any other value as it is."""
     return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
+def real(value):
+    """Whether `value` is a real number: an int or a float, Python's or NumPy's (a 0-d array counts),
+    and not a bool."""
+    value = scalar(value)
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
 
 
 def whole(value, least):

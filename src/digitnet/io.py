@@ -25,6 +25,7 @@ import platformdirs
 
 from .atomic import atomic_write
 from .backend import to_numpy
+from .checks import real
 from .errors import ModelFileError
 from .layers import LAYER_TYPES
 from .losses import LOSSES
@@ -195,7 +196,7 @@ def _section_problem(meta):
     None: each is optional but an object; a value shown as a number (NUMBER_VALUES) is null or a finite
     number; a history list holds finite numbers (val_loss and val_accuracy also nulls: no validation set)."""
     def number(v):
-        return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= sys.float_info.max  # not NaN
+        return real(v) and abs(v) <= sys.float_info.max                   # finite: not NaN, not infinite
 
     for part in ("training", "metrics", "history"):
         if meta.get(part) is not None and not isinstance(meta[part], dict):

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .backend import array_module, device_name, namespace, random_generator, to_device, to_numpy
-from .checks import check_input, check_labels, scalar, whole
+from .checks import check_input, check_labels, real, scalar, whole
 from .errors import DigitnetError
 from .init import DEFAULT_INIT, INITIALIZERS
 from .layers import ACTIVATIONS, Dense, Dropout, Sigmoid
@@ -50,7 +50,7 @@ def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rn
         raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
     dropout, input_dropout = scalar(dropout), scalar(input_dropout)
     for name, rate in (("dropout", dropout), ("input dropout", input_dropout)):
-        if not isinstance(rate, (int, float, np.number)) or isinstance(rate, bool) or not 0.0 <= rate < 1.0:
+        if not real(rate) or not 0.0 <= rate < 1.0:
             raise DigitnetError(f"{name} {rate!r} must be at least 0 and below 1, e.g. 0.2")
     init = DEFAULT_INIT.get(activation, "glorot") if init is None else init   # a user's activation: Glorot
     if not isinstance(init, str) or init not in INITIALIZERS:

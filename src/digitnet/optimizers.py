@@ -17,11 +17,9 @@ descent. Momentum and Nesterov follow the form PyTorch uses.
 """
 import math
 
-import numpy as np
-
 from . import accel
 from .backend import namespace, to_device
-from .checks import scalar
+from .checks import real, scalar
 from .errors import DigitnetError
 
 
@@ -29,8 +27,7 @@ def check_setting(name, value, low, high, example, low_open=False, wanted=None):
     """`value` as a float: DigitnetError unless it is a number with low <= value < high (low < value
     with low_open). The message says it must be `wanted` (default: a number in that interval)."""
     value = scalar(value)
-    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not number or not (low < value if low_open else low <= value) or not value < high:
+    if not real(value) or not (low < value if low_open else low <= value) or not value < high:
         wanted = wanted or f"a number in {'(' if low_open else '['}{low:g}, {high:g})"
         raise DigitnetError(f"{name} {value!r} must be {wanted}, e.g. {example}")
     return float(value)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .augment import KINDS, Augment
-from .checks import scalar, whole
+from .checks import real, scalar, whole
 from .errors import DigitnetError
 from .optimizers import OPTIMIZERS, check_rate, make_optimizer
 from .schedules import SCHEDULES
@@ -49,10 +49,9 @@ def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkp
         raise DigitnetError(f"patience {patience} must be a whole number of epochs, at least 1")
     if random_state is not None and not whole(random_state, 0):
         raise DigitnetError(f"random_state {random_state!r} must be None or a whole number from 0, e.g. 0")
-    every = isinstance(checkpoint_every, (int, float, np.number)) and not isinstance(checkpoint_every, bool)
     if checkpoint_every is not None and checkpoint_dir is None:
         raise DigitnetError(f"checkpoint every {checkpoint_every} minutes needs a checkpoint directory")
-    if checkpoint_every is not None and not (every and checkpoint_every > 0):
+    if checkpoint_every is not None and not (real(checkpoint_every) and checkpoint_every > 0):
         raise DigitnetError(f"checkpoint every {checkpoint_every!r} minutes: give a positive number of minutes, "
                             f"e.g. 10")
     if not whole(epochs, 1):
