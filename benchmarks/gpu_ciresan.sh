@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Issue 17's GPU point in one call: train the ciresan-6layer preset on the GPU with as many epochs
-# as fit a training budget, and keep its curve.
-#   1. one epoch (`--epochs 1`) to time an epoch on this machine, augmentation included;
-#   2. the preset with --epochs = BUDGET_S / that epoch time (at least 1), cosine schedule over them;
-#   3. OUT_DIR gets the model, its .history.json (the curve) and the log of both runs.
+# as fit a training budget (`digitnet train --time-budget`: it times a few steps first, then fixes
+# the epoch count, and the cosine schedule runs over it), and keep its curve.
+# OUT_DIR gets the model, its .history.json (the curve) and the log.
 # Usage: benchmarks/gpu_ciresan.sh MNIST_DIR [OUT_DIR] [BUDGET_S] [DEVICE]
 # BUDGET_S defaults to 420 (the issue allows 8 minutes of training); DEVICE to gpu. Rehearse on a
 # CPU with a small budget: benchmarks/gpu_ciresan.sh ../shared/data/mnist /tmp/rehearsal 60 cpu
@@ -17,12 +16,7 @@ data=$(realpath "$data")
 mkdir -p "$out"
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD/src:$PWD/.device/site${PYTHONPATH:+:$PYTHONPATH}"
-train() { python -m digitnet train --preset ciresan-6layer --data "$data" --device "$device" "$@"; }
-
-train --epochs 1 --out "$out/ciresan-probe.npz" 2>&1 | tr '\r' '\n' | tee "$out/ciresan-probe.log" | grep -v "^$"
-seconds=$(grep -o "training time: [0-9.]* s" "$out/ciresan-probe.log" | grep -o "[0-9.]*")
-epochs=$(python -c "print(max(1, int($budget / $seconds)))")
-echo "== one epoch took $seconds s: training $epochs epochs in a budget of $budget s"
-train --epochs "$epochs" --out "$out/ciresan-6layer.npz" 2>&1 | tr '\r' '\n' | tee "$out/ciresan-6layer.log" \
+python -m digitnet train --preset ciresan-6layer --data "$data" --device "$device" --time-budget "$budget" \
+    --out "$out/ciresan-6layer.npz" 2>&1 | tr '\r' '\n' | tee "$out/ciresan-6layer.log" \
     | grep -v "^$" | grep -v "^epoch" || true
 grep "^epoch" "$out/ciresan-6layer.log" | tail -3

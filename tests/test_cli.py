@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import MNIST_FILES
-from digitnet.cli.train import DEFAULT_LR
+from digitnet.cli.train_settings import DEFAULT_LR
 from digitnet.init import DEFAULT_INIT
 from digitnet.layers import ACTIVATIONS
 from digitnet.optimizers import OPTIMIZERS

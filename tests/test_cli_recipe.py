@@ -44,6 +44,10 @@ def test_early_stopping_from_the_command_line(mnist_dir, tmp_path):
     (["--patience", 0], "patience 0 must be a whole number of epochs, at least 1"),
     (["--input-dropout", 1], "input dropout 1.0 must be at least 0 and below 1"),
     (["--schedule", "warm"], r"argument --schedule: invalid choice: 'warm'"),
+    (["--time-budget", 0], r"time budget 0.0: give a positive number of seconds, e.g. 600"),
+    (["--time-budget", "inf"], r"time budget inf: give a positive number of seconds, e.g. 600"),
+    (["--time-budget", 60, "--epochs", 3], "--time-budget chooses the number of epochs: give --epochs or "
+                                           "--time-budget, not both"),
     (["--rotate", 10], "--rotate shapes --augment affine or ciresan, not none: add --augment affine, or drop --rotate"),
     (["--augment", "shift", "--elastic-sigma", 4], "--elastic-sigma shapes --augment elastic or ciresan, not "
                                                    "shift: add --augment elastic, or drop --elastic-sigma"),
@@ -80,3 +84,22 @@ def test_show_refuses_augment_flags_that_would_do_nothing(flags, message, tmp_pa
 def test_patience_without_a_validation_set_is_refused(mnist_dir, tmp_path):
     result = digitnet("train", "--data", tmp_path, "--patience", 2, "--validation-size", 0, check=False)
     assert_one_line_error(result, "--patience 2 watches the validation loss: keep --validation-size above 0")
+
+
+def test_a_time_budget_chooses_the_epochs_and_says_how_to_repeat_the_run(mnist_dir, tmp_path):
+    """--time-budget times a few steps, trains the epochs that fit, records the budget, and the
+    count it prints repeats the run to the bit with --epochs."""
+    flags = ["--data", mnist_dir, "--hidden", 32, "--batch-size", 512, "--augment", "shift", "--dropout", 0.1]
+    result = digitnet("train", *flags, "--time-budget", 4, "--out", tmp_path / "b.npz", "--quiet")
+    planned = re.search(r"time budget 4 s: a step takes [\d.]+ ms and an epoch about [\d.]+ s here \(timed in "
+                        r"[\d.]+ s\), so (\d+) epochs; --epochs (\d+) repeats this run exactly", result.stdout)
+    assert planned and planned.group(1) == planned.group(2), result.stdout
+    assert re.search(r"training time: [\d.]+ s, and [\d.]+ s timing steps: [\d.]+ s of the 4 s budget",
+                     result.stdout)
+    epochs = int(planned.group(1))
+    budgeted = load_model(tmp_path / "b.npz")
+    assert (budgeted.metadata["training"]["time_budget"], budgeted.metadata["training"]["epochs"]) == (4.0, epochs)
+    assert len(json.loads((tmp_path / "b.history.json").read_text())["epoch"]) == epochs
+    digitnet("train", *flags, "--epochs", epochs, "--out", tmp_path / "e.npz", "--quiet")
+    np.testing.assert_array_equal(load_model(tmp_path / "e.npz").params, budgeted.params)
+    assert f"{epochs} epoch{'s' * (epochs > 1)} (as many as fit in 4 s)" in digitnet("info", tmp_path / "b.npz").stdout

@@ -10,6 +10,7 @@ import pytest
 from digitnet import MLP, Adam, Dense, Tanh, fit, load_mnist, load_model, save_model
 from digitnet.accel import fused_adam
 from digitnet.backend import array_module, to_numpy
+from digitnet.budget import epochs_within
 from digitnet.errors import DigitnetError
 from digitnet.gradcheck import check_network
 from digitnet.optimizers import adam_update
@@ -142,3 +143,17 @@ def test_an_augmented_gpu_run_is_reproducible(cp, mnist):
             max_norm=3.0, verbose=0)
         runs.append(to_numpy(model.params))
     np.testing.assert_array_equal(*runs)
+
+
+def test_a_time_budget_on_the_gpu_leaves_the_run_as_it_was(cp, mnist):
+    """Timing steps for a budget trains the model itself and puts it back; CuPy's dropout generators,
+    which cannot be copied or saved, come back too, and the run after the plan is the run without it."""
+    x, y = mnist.x_train[:6000], mnist.y_train[:6000]
+    settings = dict(learning_rate=6e-3, batch_size=256, schedule="cosine", random_state=5, augment="elastic")
+    planned = MLP(sizes=(784, 128, 10), dropout=0.2, random_state=5, device="gpu")
+    unplanned = MLP(sizes=(784, 128, 10), dropout=0.2, random_state=5, device="gpu")
+    plan = epochs_within(60, planned, x, y, x_val=mnist.x_val, y_val=mnist.y_val, **settings)
+    np.testing.assert_array_equal(to_numpy(planned.params), to_numpy(unplanned.params))
+    for model in (planned, unplanned):
+        fit(model, x, y, epochs=min(plan.epochs, 2), verbose=0, **settings)
+    np.testing.assert_array_equal(to_numpy(planned.params), to_numpy(unplanned.params))

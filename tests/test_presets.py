@@ -10,7 +10,7 @@ import pytest
 from digitnet import MLP
 from digitnet.cli import build_parser
 from digitnet.cli.common import make_augment
-from digitnet.cli.train import settings
+from digitnet.cli.train_settings import settings
 from digitnet.errors import DigitnetError
 from digitnet.optimizers import make_optimizer
 from digitnet.presets import FULL_BATCH, PRESETS, get_preset

@@ -169,6 +169,10 @@ ZOO = {
                                                                       "--rotate", "3"],
                                                         r"--rotate 3.0 contradicts the checkpoint in .*c \(made with "
                                                         r"--augment none, which has no --rotate\)"),
+    "argument resume with a time budget": (lambda t, m: ["train", "--resume", checkpoint_folder(t / "c"),
+                                                          "--time-budget", "60"],
+                                            r"--time-budget 60 contradicts the checkpoint in .*c, which goes on to "
+                                            r"epoch 8: resume without it"),
     "argument resume command without data": (lambda t, m: ["train", "--resume", without_data(t / "c")],
                                               r"command\.json: damaged; start afresh without --resume"),
     "predict show input not png": (lambda t, m: ["predict", model_file(t), SEVEN, "--show-input", t / "seen.jpg"],

@@ -22,7 +22,8 @@ def describe_training(training):
     rate = f" lr {t['lr']:g}" if "lr" in t else ""
     parts = [f"{t['optimizer']}{rate} ({t.get('schedule', 'constant')})" if "optimizer" in t else None,
              f"batch {t['batch_size']}" if "batch_size" in t else None,
-             plural(t["epochs"], "epoch") if "epochs" in t else None,
+             plural(t["epochs"], "epoch") + (f" (as many as fit in {t['time_budget']:g} s)" if "time_budget" in t
+                                             else "") if "epochs" in t else None,
              f"l2 {t['l2']:g}" if "l2" in t else None, f"dropout {t['dropout']:g}" if "dropout" in t else None,
              f"seed {t['seed']}" if "seed" in t else None, f"on the {t['device']}" if "device" in t else None,
              f"{t['seconds']:.1f} s" if "seconds" in t else None,

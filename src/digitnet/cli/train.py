@@ -1,11 +1,10 @@
 """`digitnet train`: train a network on MNIST, report test accuracy, save the model."""
 import contextlib
-import json
 import sys
 import time
 from pathlib import Path
 
-from ..augment import USED
+from ..budget import check_seconds, epochs_within
 from ..checkpoint import NAME
 from ..data import load_mnist
 from ..errors import DigitnetError, TrainingDiverged
@@ -21,28 +20,10 @@ from ..interrupt import TrainingInterrupted
 from ..schedules import SCHEDULES
 from ..settings import check_settings
 from ..training import fit
-from .common import (AUGMENT, add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
+from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
                      check_output_file, check_writable, make_augment, nonempty_path, percent, seed)
+from .train_settings import COMMAND, DEFAULT_LR, DEFAULTS, resumed_settings, settings
 
-# Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
-# The rates go with them: Adam's and the SGD family's, each tuned for batch 512 and 8 epochs.
-COMMAND = "command.json"          # beside the checkpoint: the settings, to resume with
-DEFAULT_LR = {"adam": 6e-3, "sgd": 0.5, "momentum": 0.2, "nesterov": 0.2}
-DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam", epochs=8,
-                schedule="cosine", batch_size=512, l2=0.0, dropout=0.0, seed=0, validation_size=5000,
-                input_dropout=0.0, max_norm=None, patience=None, augment="none", shift=2, rotate=15.0, shear=15.0,
-                scale=0.15, elastic_sigma=6.0, elastic_alpha=36.0)
-
-
-def hidden_sizes(text):
-    """'256,128' -> [256, 128]; '' -> [] (no hidden layer: softmax regression)."""
-    try:
-        sizes = [int(s) for s in text.split(",")] if text.strip() else []
-    except ValueError:
-        raise DigitnetError(f"--hidden {text!r}: expected layer sizes separated by commas, e.g. 256,128") from None
-    if any(s < 1 for s in sizes):
-        raise DigitnetError(f"--hidden {text!r}: every layer needs at least 1 unit")
-    return sizes
 
 
 def add_parser(sub):
@@ -87,6 +68,9 @@ def _training_arguments(p):
                    "first 30%% then anneals, constant keeps it")
     p.add_argument("--epochs", type=int, metavar="N",
                    help=f"passes over the training set (default {DEFAULTS['epochs']})")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS", help="instead of --epochs: time a few steps on "
+                   "this machine first, then train as many epochs as fit in SECONDS (the count is printed: "
+                   "--epochs with it repeats the run exactly)")
     p.add_argument("--batch-size", type=int, metavar="N", help=f"examples per step (default {DEFAULTS['batch_size']}); "
                    "the training set's size or more is full-batch gradient descent")
     p.add_argument("--l2", type=float, metavar="LAMBDA", help=f"L2 weight decay (default {DEFAULTS['l2']:g})")
@@ -104,50 +88,6 @@ def _training_arguments(p):
     p.add_argument("--seed", type=seed, help=f"random seed: same seed, same weights (default {DEFAULTS['seed']})")
     p.add_argument("--validation-size", type=int, metavar="N",
                    help=f"training images held out for validation (default {DEFAULTS['validation_size']})")
-
-
-def settings(args):
-    """The training settings: flags given on the command line, over the preset's, over DEFAULTS."""
-    preset = get_preset(args.preset).settings if args.preset is not None else {}
-    base = {**DEFAULTS, **preset}
-    s = {key: getattr(args, key) if getattr(args, key) is not None else base[key] for key in DEFAULTS}
-    s["hidden"] = hidden_sizes(s["hidden"])
-    s["lr"] = args.lr if args.lr is not None else preset.get("lr", DEFAULT_LR[s["optimizer"]])
-    s["init"] = args.init if args.init is not None else preset.get("init")
-    s["preset"] = args.preset
-    return s
-
-
-def resumed_settings(args):
-    """(settings, command) of the run whose checkpoint --resume names, from DIR/command.json; a flag
-    given now must agree with it."""
-    if Path(args.resume).is_file():
-        raise DigitnetError(f"--resume {args.resume} is a file: name the checkpoint folder (MODEL.checkpoint) that "
-                            f"an interrupted `digitnet train` leaves")
-    path = Path(args.resume) / COMMAND
-    try:
-        command = json.loads(path.read_text(encoding="utf-8"))
-        s = {**DEFAULTS, **command["settings"]}             # a setting added since: its default
-        if {"out", "data", "temporary"} - command.keys():
-            raise KeyError("out, data or temporary")
-        s["hidden"] = hidden_sizes(s["hidden"]) if isinstance(s["hidden"], str) else s["hidden"]
-    except FileNotFoundError:
-        raise DigitnetError(f"--resume {args.resume}: no checkpoint of `digitnet train` there ({COMMAND} is "
-                            f"missing)") from None
-    except (OSError, ValueError, KeyError, TypeError):
-        raise DigitnetError(f"{path}: damaged; start afresh without --resume") from None
-    for key in (*DEFAULTS, "lr", "init", "preset"):
-        given = getattr(args, key, None)
-        given = hidden_sizes(given) if key == "hidden" and given is not None else given
-        if given is not None and given != s.get(key):
-            flag = "--" + key.replace("_", "-")
-            made = ",".join(map(str, s.get(key))) if key == "hidden" else s.get(key)
-            made = "without it" if made is None else f"with {made}"
-            if key in AUGMENT and AUGMENT[key] not in USED[s["augment"]]:        # a strength the run did not use
-                made = f"with --augment {s['augment']}, which has no {flag}"
-            raise DigitnetError(f"{flag} {getattr(args, key)} contradicts the checkpoint in {args.resume} (made "
-                                f"{made}): resume without it, or start afresh without --resume")
-    return s, command
 
 
 def output_path(args, s, command=None):
@@ -221,6 +161,11 @@ def checked_setup(args, s, checkpoints):
     check_settings(s["epochs"], s["batch_size"], s["l2"], s["schedule"], checkpoints, args.checkpoint_every,
                    s["max_norm"], s["patience"])
     check_augment_flags(args, s["augment"])
+    if args.time_budget is not None:
+        check_seconds(args.time_budget)
+        if args.epochs is not None:
+            raise DigitnetError("--time-budget chooses the number of epochs: give --epochs or --time-budget, "
+                                "not both")
     if s["patience"] and not s["validation_size"]:
         raise DigitnetError(f"--patience {s['patience']} watches the validation loss: keep --validation-size above 0")
     make_optimizer(s["optimizer"], s["lr"])
@@ -235,10 +180,13 @@ def run(args):
     data_dir = args.data if args.data or not command else command["data"]
     data = load_mnist(data_dir, validation_size=s["validation_size"], seed=s["seed"], progress=not args.quiet)
     temporary = command["temporary"] if command else not args.checkpoint_dir
+    plan = budget_plan(args, s, model, data, augment)
     if not args.resume:
         write_json(checkpoints / COMMAND, {"settings": s, "out": str(out), "data": data_dir and str(data_dir),
                                            "temporary": temporary})
     print_header(s, model, data, args.device, augment)
+    if plan:
+        print(f"{plan.describe(args.time_budget)}; --epochs {plan.epochs} repeats this run exactly", flush=True)
     if args.resume:
         print(f"resuming from the checkpoint in {checkpoints}", flush=True)
     start = time.perf_counter()
@@ -259,7 +207,7 @@ def run(args):
         raise
     seconds = time.perf_counter() - start
     metrics = test_metrics(model, data, history)
-    print(f"training time: {seconds:.1f} s")
+    print(f"training time: {seconds:.1f} s" + (f", and {plan.outcome(args.time_budget, seconds)}" if plan else ""))
     training = {**s, "init": model.dense[0].init, "data": str(data_dir or "download cache"),
                 "seconds": seconds, "device": args.device}
     save_model(model, out, training=training, metrics=metrics, history=history)
@@ -274,6 +222,18 @@ def run(args):
         meta = model_metadata(model, training=training, metrics=metrics, history=history)  # as saved
         print(f"report: {write_report(model, meta, data, args.report, source=out)}")
     return 0
+
+
+def budget_plan(args, s, model, data, augment):
+    """With --time-budget: the budget.Plan timed on this machine, its epoch count put in s["epochs"];
+    otherwise None."""
+    if args.time_budget is None or args.resume:
+        return None
+    plan = epochs_within(args.time_budget, model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
+                         optimizer=s["optimizer"], learning_rate=s["lr"], batch_size=s["batch_size"], l2=s["l2"],
+                         schedule=s["schedule"], random_state=s["seed"], augment=augment, max_norm=s["max_norm"])
+    s["epochs"] = plan.epochs
+    return plan
 
 
 def remove_checkpoint(directory):
