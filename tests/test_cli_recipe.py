@@ -2,10 +2,14 @@
 --patience, --input-dropout), `digitnet show --augment`, and the augmented presets."""
 import json
 import re
+import signal
 
 import numpy as np
 import pytest
 
+from digitnet.cli import main
+from digitnet.cli import train as train_command
+from digitnet.interrupt import TrainingInterrupted
 from digitnet.io import load_model
 from test_cli import assert_one_line_error, digitnet
 
@@ -94,7 +98,7 @@ def test_a_time_budget_chooses_the_epochs_and_says_how_to_repeat_the_run(mnist_d
     planned = re.search(r"time budget 4 s: a step takes [\d.]+ ms and an epoch about [\d.]+ s here \(timed in "
                         r"[\d.]+ s\), so (\d+) epochs; --epochs (\d+) repeats this run exactly", result.stdout)
     assert planned and planned.group(1) == planned.group(2), result.stdout
-    assert re.search(r"training time: [\d.]+ s, and [\d.]+ s timing steps: [\d.]+ s of the 4 s budget",
+    assert re.search(r"training time: [\d.]+ s \(\+ [\d.]+ s timing steps = [\d.]+ s of the 4 s budget",
                      result.stdout)
     epochs = int(planned.group(1))
     budgeted = load_model(tmp_path / "b.npz")
@@ -103,3 +107,16 @@ def test_a_time_budget_chooses_the_epochs_and_says_how_to_repeat_the_run(mnist_d
     digitnet("train", *flags, "--epochs", epochs, "--out", tmp_path / "e.npz", "--quiet")
     np.testing.assert_array_equal(load_model(tmp_path / "e.npz").params, budgeted.params)
     assert f"{epochs} epoch{'s' * (epochs > 1)} (as many as fit in 4 s)" in digitnet("info", tmp_path / "b.npz").stdout
+
+
+def test_a_signal_while_timing_steps_stops_cleanly(mnist_dir, tmp_path, monkeypatch, capsys):
+    """Ctrl-C or SIGTERM during --time-budget's timing (fit raises TrainingInterrupted there) ends
+    the command with the signal's status and one line, leaving no model and no checkpoint."""
+    def interrupted(*args, **kwargs):
+        raise TrainingInterrupted(signal.SIGTERM, "epoch 1, batch 3 of 20")
+
+    monkeypatch.setattr(train_command, "epochs_within", interrupted)
+    assert main(["train", "--data", str(mnist_dir), "--time-budget", "60", "--out", str(tmp_path / "m.npz")]) == 143
+    assert capsys.readouterr().err == ("digitnet: stopped by SIGTERM while timing steps for --time-budget; nothing "
+                                       "was trained\n")
+    assert list(tmp_path.iterdir()) == []

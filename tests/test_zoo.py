@@ -102,6 +102,9 @@ ZOO = {
                           r"unknown loss \['ce'\]"),
     "model rate as text": (lambda t, m: ["info", model_file(t, edit_meta(lambda d: d.update(training={"lr": "x"})))],
                            r"damaged metadata: training 'lr' is \"x\", not a number; retrain the model"),
+    "model time budget as text": (lambda t, m: ["info", model_file(t, edit_meta(lambda d: d.update(
+        training={"epochs": 3, "time_budget": "x"})))],
+        r"damaged metadata: training 'time_budget' is \"x\", not a number; retrain the model"),
     "model metrics a list": (lambda t, m: ["report", model_file(t, edit_meta(lambda d: d.update(metrics=[1]))),
                                            "--data", m], r"damaged metadata: 'metrics' is not a JSON object"),
     "model history of text": (lambda t, m: ["info", model_file(t, edit_meta(lambda d: d.update(

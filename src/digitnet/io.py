@@ -186,7 +186,7 @@ def _read_metadata(path, raw):
 # the values `info`, `report` and `serve` format as numbers; any other key may hold anything JSON does
 NUMBER_VALUES = {"training": {"lr", "l2", "dropout", "input_dropout", "max_norm", "seconds", "rotate", "shear",
                               "scale", "elastic_sigma", "elastic_alpha", "epochs", "batch_size", "seed",
-                              "validation_size", "patience", "shift"},
+                              "validation_size", "patience", "shift", "time_budget"},
                  "metrics": {"test_accuracy", "train_accuracy", "val_accuracy", "test_n"}}
 HISTORY_LISTS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 

@@ -16,14 +16,19 @@ def plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def epochs(t):
+    """'80 epochs', or with a time budget '177 epochs (as many as fit in 600 s)'."""
+    budget = f" (as many as fit in {t['time_budget']:g} s)" if "time_budget" in t else ""
+    return plural(t["epochs"], "epoch") + budget
+
+
 def describe_training(training):
     """The training settings in one line, as `train` printed them; the keys missing are left out."""
     t = {key: value for key, value in training.items() if value is not None}      # null: not recorded
     rate = f" lr {t['lr']:g}" if "lr" in t else ""
     parts = [f"{t['optimizer']}{rate} ({t.get('schedule', 'constant')})" if "optimizer" in t else None,
              f"batch {t['batch_size']}" if "batch_size" in t else None,
-             plural(t["epochs"], "epoch") + (f" (as many as fit in {t['time_budget']:g} s)" if "time_budget" in t
-                                             else "") if "epochs" in t else None,
+             epochs(t) if "epochs" in t else None,
              f"l2 {t['l2']:g}" if "l2" in t else None, f"dropout {t['dropout']:g}" if "dropout" in t else None,
              f"seed {t['seed']}" if "seed" in t else None, f"on the {t['device']}" if "device" in t else None,
              f"{t['seconds']:.1f} s" if "seconds" in t else None,

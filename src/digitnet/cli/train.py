@@ -1,5 +1,6 @@
 """`digitnet train`: train a network on MNIST, report test accuracy, save the model."""
 import contextlib
+import signal
 import sys
 import time
 from pathlib import Path
@@ -123,7 +124,7 @@ def checkpoint_folder(args, out):
     return folder
 
 
-def print_header(s, model, data, device, augment):
+def print_header(s, model, data, device, augment, plan=None):
     if s["preset"]:
         preset = get_preset(s["preset"])
         print(f"preset: {preset.name}: {preset.summary} ({preset.source}; reported: {preset.reported})")
@@ -139,6 +140,8 @@ def print_header(s, model, data, device, augment):
           + "".join(f"{e}, " for e in extras if e) + f"seed {s['seed']}", flush=True)
     if augment.kind != "none":
         print("augmentation: " + ", ".join(f"{k} {v:g}" if k != "kind" else v for k, v in augment.settings().items()))
+    if plan:
+        print(f"{plan.describe(s['time_budget'])}; --epochs {plan.epochs} repeats this run exactly", flush=True)
 
 
 def test_metrics(model, data, history):
@@ -180,13 +183,16 @@ def run(args):
     data_dir = args.data if args.data or not command else command["data"]
     data = load_mnist(data_dir, validation_size=s["validation_size"], seed=s["seed"], progress=not args.quiet)
     temporary = command["temporary"] if command else not args.checkpoint_dir
-    plan = budget_plan(args, s, model, data, augment)
+    try:
+        plan = budget_plan(args, s, model, data, augment)
+    except TrainingInterrupted as e:
+        print(f"digitnet: stopped by {signal.Signals(e.signal).name} while timing steps for --time-budget; "
+              f"nothing was trained", file=sys.stderr)
+        return e.exit_status
     if not args.resume:
         write_json(checkpoints / COMMAND, {"settings": s, "out": str(out), "data": data_dir and str(data_dir),
                                            "temporary": temporary})
-    print_header(s, model, data, args.device, augment)
-    if plan:
-        print(f"{plan.describe(args.time_budget)}; --epochs {plan.epochs} repeats this run exactly", flush=True)
+    print_header(s, model, data, args.device, augment, plan)
     if args.resume:
         print(f"resuming from the checkpoint in {checkpoints}", flush=True)
     start = time.perf_counter()
@@ -207,13 +213,10 @@ def run(args):
         raise
     seconds = time.perf_counter() - start
     metrics = test_metrics(model, data, history)
-    print(f"training time: {seconds:.1f} s" + (f", and {plan.outcome(args.time_budget, seconds)}" if plan else ""))
+    print(f"training time: {seconds:.1f} s" + (f" ({plan.outcome(args.time_budget, seconds)})" if plan else ""))
     training = {**s, "init": model.dense[0].init, "data": str(data_dir or "download cache"),
                 "seconds": seconds, "device": args.device}
-    save_model(model, out, training=training, metrics=metrics, history=history)
-    history_path = out.with_suffix(".history.json")
-    write_json(history_path, history)
-    print(f"saved model to {out} (history: {history_path})")
+    save_results(model, out, training, metrics, history)
     if temporary:                                             # the default checkpoint was only a safety net
         remove_checkpoint(checkpoints)
     if args.report:
@@ -224,14 +227,23 @@ def run(args):
     return 0
 
 
+def save_results(model, out, training, metrics, history):
+    """The model file, with what training measured, and its history beside it."""
+    save_model(model, out, training=training, metrics=metrics, history=history)
+    history_path = out.with_suffix(".history.json")
+    write_json(history_path, history)
+    print(f"saved model to {out} (history: {history_path})")
+
+
 def budget_plan(args, s, model, data, augment):
     """With --time-budget: the budget.Plan timed on this machine, its epoch count put in s["epochs"];
     otherwise None."""
-    if args.time_budget is None or args.resume:
+    if args.time_budget is None:
         return None
     plan = epochs_within(args.time_budget, model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
                          optimizer=s["optimizer"], learning_rate=s["lr"], batch_size=s["batch_size"], l2=s["l2"],
-                         schedule=s["schedule"], random_state=s["seed"], augment=augment, max_norm=s["max_norm"])
+                         schedule=s["schedule"], random_state=s["seed"], augment=augment, max_norm=s["max_norm"],
+                         checkpoints=True)
     s["epochs"] = plan.epochs
     return plan
 
