@@ -26,7 +26,6 @@ from .common import (add_augment_arguments, add_data_argument, add_device_argume
 from .train_settings import COMMAND, DEFAULT_LR, DEFAULTS, resumed_settings, settings
 
 
-
 def add_parser(sub):
     p = sub.add_parser("train", help="train a network on MNIST and save it",
                        description="Train a multilayer perceptron on MNIST, print per-epoch metrics, "
@@ -213,7 +212,7 @@ def run(args):
         raise
     seconds = time.perf_counter() - start
     metrics = test_metrics(model, data, history)
-    print(f"training time: {seconds:.1f} s" + (f" ({plan.outcome(args.time_budget, seconds)})" if plan else ""))
+    print(f"training time: {seconds:.1f} s" + (f" ({plan.outcome(s['time_budget'], seconds)})" if plan else ""))
     training = {**s, "init": model.dense[0].init, "data": str(data_dir or "download cache"),
                 "seconds": seconds, "device": args.device}
     save_results(model, out, training, metrics, history)

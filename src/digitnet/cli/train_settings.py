@@ -8,9 +8,9 @@ from ..errors import DigitnetError
 from ..presets import get_preset
 from .common import AUGMENT
 
+COMMAND = "command.json"          # beside the checkpoint: the settings, to resume with
 # Batches of 512 for 8 epochs: the quickest setting measured to reach 98% (benchmarks/README.md).
 # The rates go with them: Adam's and the SGD family's, each tuned for batch 512 and 8 epochs.
-COMMAND = "command.json"          # beside the checkpoint: the settings, to resume with
 DEFAULT_LR = {"adam": 6e-3, "sgd": 0.5, "momentum": 0.2, "nesterov": 0.2}
 DEFAULTS = dict(hidden="256,128", activation="relu", loss="ce", optimizer="adam", epochs=8,
                 schedule="cosine", batch_size=512, l2=0.0, dropout=0.0, seed=0, validation_size=5000,
