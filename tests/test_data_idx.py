@@ -155,6 +155,14 @@ def test_images_must_be_28x28(tmp_path, labels):
         read_idx_pair(x, y)
 
 
+def test_a_file_of_no_images_is_refused(tmp_path):
+    x = write_idx(tmp_path / "x.gz", np.zeros((0, 28, 28), np.uint8))
+    y = write_idx(tmp_path / "y.gz", np.zeros(0, np.uint8))
+    with pytest.raises(DataError, match=re.escape("x.gz: holds no images (its header declares 0); the file is "
+                                                  "corrupt, re-download it")):
+        read_idx_pair(x, y)
+
+
 def test_labels_must_be_1d(tmp_path, images):
     x = write_idx(tmp_path / "x.gz", images)
     y = write_idx(tmp_path / "y.gz", np.zeros((5, 2), np.uint8))

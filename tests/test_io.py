@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -80,6 +81,8 @@ def edit_meta(edit):
     (lambda a: a.pop("metadata"), "no metadata in this .npz: not a digitnet model file"),
     (lambda a: a.update({"layers.0.b": np.full(16, np.nan, np.float32)}),
      "array 'layers.0.b' contains NaN or infinite values"),
+    (lambda a: a.update({"layers.0.b": np.full(16, 1e300)}),
+     r"array 'layers.0.b' contains NaN or infinite values \(or values beyond float32's range\)"),
     (lambda a: a.update({"layers.0.b": np.zeros(16, np.int32)}), "has dtype int32, expected float32"),
     (edit_meta(lambda m: m.update(version=7)),
      "model file format version 7 is not supported \\(this digitnet reads version 1\\); retrain"),
@@ -135,6 +138,15 @@ def test_a_file_that_is_not_a_model_is_described_in_our_words(tmp_path, content,
     assert re.match(rf"{re.escape(str(path))}: not a digitnet model file: {what}; a digitnet model file is "
                     r"the .npz that `digitnet train --out FILE` writes$", message), message
     assert "allow_pickle" not in message and "unsafe" not in message
+
+
+def test_a_zip_of_other_files_such_as_a_pytorch_model_is_named(tmp_path):
+    path = tmp_path / "model.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", b"x")
+    with pytest.raises(ModelFileError, match=re.escape(f"{path}: not a digitnet model file: it is a zip archive of "
+                                                       "other files (a PyTorch or Keras model, say), not an .npz")):
+        load_model(path)
 
 
 def test_missing_file_or_a_directory_suggest_a_command_that_works(tmp_path):

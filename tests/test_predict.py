@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -84,6 +85,27 @@ def test_any_kind_of_input(model, tmp_path):
         assert predict_image(model, source).digit == 7
 
 
+def test_a_phone_photo_is_turned_upright_by_its_exif_orientation(model, tmp_path):
+    sideways = drawn_digit(7).convert("RGB").rotate(90, expand=True)          # as the sensor stored it
+    exif = Image.Exif()
+    exif[0x0112] = 6                                                            # Orientation: rotate 90° clockwise
+    sideways.save(tmp_path / "photo.jpg", exif=exif)
+    assert predict_image(model, tmp_path / "photo.jpg").digit == 7
+    data = bytearray((tmp_path / "photo.jpg").read_bytes())
+    start = data.find(b"Exif")
+    data[start + 10:start + 14] = b"\xff" * 4                # the EXIF directory's offset damaged: read as stored
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                        # and without Pillow's "Corrupt EXIF data" warning
+        assert predict_image(model, bytes(data)).digit in range(10)
+
+
+def test_16_bit_gray_is_scaled_to_8_bits(model, tmp_path):
+    gray = np.asarray(drawn_digit(3).convert("L")).astype(np.uint16) * 257
+    Image.fromarray(gray).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    assert predict_image(model, tmp_path / "deep.png").digit == 3
+
+
 def test_light_ink_on_dark_and_transparent_background(model):
     assert predict_image(model, drawn_digit(3, ink=(250, 250, 250, 255), paper=(0, 0, 0, 255))).digit == 3
     # black ink on a fully transparent (black RGB) background: only alpha tells ink from paper
@@ -121,6 +143,11 @@ def test_bad_images(model, tmp_path, name, message):
     bad_files(tmp_path)
     with pytest.raises(DigitnetError, match=message):
         predict_image(model, tmp_path / name)
+
+
+def test_an_empty_pil_image_is_refused(model):
+    with pytest.raises(DigitnetError, match=r"^the image is empty \(0x0 pixels\)$"):
+        predict_image(model, Image.new("L", (0, 0)))
 
 
 def digitnet(*args):

@@ -112,6 +112,9 @@ def _read_arrays(path):
     if not isinstance(npz, np.lib.npyio.NpzFile):               # not loadable, or a single .npy array
         raise ModelFileError(f"{path}: not a digitnet model file: it is {_what_file(path)}; {MODEL_FILE}")
     with npz:
+        if not all(member.endswith(".npy") for member in npz.zip.namelist()):
+            raise ModelFileError(f"{path}: not a digitnet model file: it is a zip archive of other files (a PyTorch "
+                                 f"or Keras model, say), not an .npz of arrays; {MODEL_FILE}")
         try:
             for name in npz.files:
                 _check_header(path, npz.zip, name)
@@ -263,6 +266,9 @@ def _array(path, arrays, name, shape):
         raise ModelFileError(f"{path}: array {name!r} has shape {a.shape}, expected {shape}")
     if a.dtype.kind != "f":
         raise ModelFileError(f"{path}: array {name!r} has dtype {a.dtype}, expected float32")
+    with np.errstate(over="ignore"):
+        a = a.astype(np.float32)                  # checked after the cast: 1e300 in a float64 file turns infinite
     if not np.isfinite(a).all():
-        raise ModelFileError(f"{path}: array {name!r} contains NaN or infinite values")
-    return a.astype(np.float32)
+        raise ModelFileError(f"{path}: array {name!r} contains NaN or infinite values (or values beyond float32's "
+                             f"range); the file is damaged: train the model again")
+    return a

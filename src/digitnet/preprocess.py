@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageFilter, UnidentifiedImageError
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import DigitnetError
 
@@ -52,9 +52,22 @@ def load_image(source):
     if image.width * image.height > MAX_PIXELS:
         raise DigitnetError(f"image is {image.width}x{image.height} pixels, more than the "
                             f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
-    if image.mode == "F":                                # floating-point gray (TIFF): [0, 1] or any range
+    if image.width == 0 or image.height == 0:
+        raise DigitnetError(f"the image is empty ({image.width}x{image.height} pixels)")
+    if image.mode == "F" or image.mode.startswith("I"):  # float, 16- or 32-bit gray: scaled to 8 bits by its range
         image = _from_array(np.asarray(image))
-    return image
+    return _upright(image)
+
+
+def _upright(image):
+    """The image turned as its EXIF orientation says (a phone photo is stored as the sensor saw it);
+    unchanged when that tag is missing or the EXIF data is damaged."""
+    try:
+        with warnings.catch_warnings():                  # Pillow warns of damaged EXIF: the pixels are still fine
+            warnings.simplefilter("ignore")
+            return ImageOps.exif_transpose(image)
+    except Exception:                                    # Pillow's EXIF parser on forged data raises all sorts
+        return image
 
 
 def _open(path):
@@ -72,6 +85,7 @@ def _decode(file, name):
     try:
         with warnings.catch_warnings():                  # Pillow's own warning for big images: we refuse them
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)     # "Corrupt EXIF data": the pixels are still fine
             image = Image.open(file)
         if image.width * image.height > MAX_PIXELS:      # checked from the header, before decoding
             raise DigitnetError(f"{where}image is {image.width}x{image.height} pixels, more than the "

@@ -98,6 +98,9 @@ def read_idx_pair(images_path: str | Path, labels_path: str | Path) -> tuple[np.
         )
     if labels.ndim != 1:
         raise DataError(f"{labels_path.name}: expected labels of shape (n,), found shape {labels.shape}")
+    if len(images) == 0:
+        raise DataError(f"{images_path.name}: holds no images (its header declares 0); the file is corrupt, "
+                        "re-download it")
     if len(labels) != len(images):
         raise DataError(
             f"{labels_path.name}: {len(labels)} labels but {len(images)} images in {images_path.name}"
