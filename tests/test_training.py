@@ -81,6 +81,24 @@ def test_l2_shrinks_weights_not_biases():
     assert norms[1] < 0.85 * norms[0]
 
 
+def test_a_loss_spike_between_two_looks_at_the_loss_is_caught():
+    """The guard reads the loss every few steps (each read waits for a GPU); it judges the largest
+    loss since the last read, so a batch that explodes and a network that settles back are caught."""
+    x, y = blobs()
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+    loss, calls = model.loss, []
+
+    class Spiking:
+        def value_and_gradient(self, z, labels):
+            value, gradient = loss.value_and_gradient(z, labels)
+            calls.append(1)
+            return (value * 1e4 if len(calls) == 3 else value), gradient      # batch 3 only: not a look
+
+    model.loss = Spiking()
+    with pytest.raises(TrainingDiverged, match=r"the loss went from \S+ to \S+e\+04 by epoch 1, batch 11"):
+        fit(model, x, y, batch_size=10, epochs=1, verbose=0)
+
+
 @pytest.mark.parametrize("optimizer, rate", [("sgd", 1e9), ("adam", 1e9), ("nesterov", 1e4)])
 def test_divergence_names_a_rate_that_trains(optimizer, rate):
     """Not just rate / 10, which diverges again from 1e9: a rate seen to train, which does."""

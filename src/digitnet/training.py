@@ -184,15 +184,17 @@ def _epoch(model, opt, data, batches, steps, position, bar, saver, stop):
     (x, y), xp, epoch = data, model.xp, position.epoch
     total_loss = xp.asarray(position.loss_sum, dtype=xp.float64)     # sums kept on the device
     correct = xp.asarray(position.correct, dtype=xp.int64)
-    started = time.perf_counter() - position.seconds
+    started, peak = time.perf_counter() - position.seconds, None
     for b, rows in enumerate(batches, start=position.batch):
         opt.learning_rate = steps.learning_rate(epoch, b)
         xb, yb = steps.images(x, rows, epoch, b), _take(y, rows)
         loss, right = train_step(model, opt, xb, yb, steps.l2, steps.max_norm)
         total_loss += loss * yb.shape[0]
         correct += right
+        peak = loss if peak is None else xp.maximum(peak, loss)      # the largest loss since the last look
         if b % CHECK_EVERY == 0 or b == steps.per_epoch - 1 or stop.signal is not None:
-            steps.check(float(loss), f"epoch {epoch}, batch {b + 1}")
+            steps.check(float(peak), f"epoch {epoch}, batch {b + 1}")
+            peak = None
         if not bar.disable:
             bar.update()
             if b % 50 == 0:
