@@ -170,7 +170,16 @@ def test_weights_of_a_unit(url, small_model_file):
 def test_collect_saves_the_drawing_under_its_label(url, collected):
     answer = httpx.post(f"{url}/api/collect", json={"image": data_url(drawn_one()), "label": 7}).json()
     saved = Path(answer["saved"])
-    assert saved.parent == collected / "7" and Image.open(saved).size == (140, 140)
+    assert saved.parent == collected / "7" and Image.open(saved).size == (140, 140) and saved.suffix == ".png"
+    photo = Path(httpx.post(f"{url}/api/collect", json={"image": data_url(drawn_one(), "jpeg"), "label": 1}).json()
+                 ["saved"])
+    assert photo.suffix == ".jpg" and Image.open(photo).format == "JPEG"
+    gif = io.BytesIO()
+    drawn_one().save(gif, "GIF")
+    response = httpx.post(f"{url}/api/collect", json={"image": "data:image/png;base64," +
+                                                      base64.b64encode(gif.getvalue()).decode(), "label": 1})
+    assert response.status_code == 400 and response.json()["error"] == ("\"image\" must hold a PNG or JPEG file, "
+                                                                         "as its data URL says")
     for body in ({"image": data_url(drawn_one()), "label": 10}, {"image": data_url(drawn_one())},
                  {"image": "nope", "label": 3}):
         assert httpx.post(f"{url}/api/collect", json=body).status_code == 400

@@ -44,6 +44,7 @@ from .refusals import BadRequest, BodyLimit, add_refusals, refusal
 
 PREDICT = "/api/predict"
 IMAGE_URL = ("data:image/png;base64,", "data:image/jpeg;base64,")
+SAVED_AS = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}     # a collected file's name, by its first bytes
 STATIC = resources.files("digitnet.web") / "static"
 
 
@@ -226,15 +227,18 @@ def unit_weights(model, layer, unit):
 
 
 def save_drawing(folder, body):
-    """Save the drawing in `body` as folder/LABEL/N.png; its path."""
+    """Save the drawing in `body` as folder/LABEL/N.png (or .jpg, what the bytes are); its path."""
     if folder is None:
         raise BadRequest("collecting is off: start the server with `digitnet serve --collect DIR`", 404)
     label = body.get("label")
     if not isinstance(label, int) or isinstance(label, bool) or not 0 <= label <= 9:
         raise BadRequest("\"label\" must be the true digit, 0 to 9")
     data = image_bytes(body.get("image"))
+    suffix = next((kind for magic, kind in SAVED_AS.items() if data.startswith(magic)), None)
+    if suffix is None:
+        raise BadRequest("\"image\" must hold a PNG or JPEG file, as its data URL says")
     preprocess(data)                                     # only readable drawings are kept
-    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.png"   # unique across --workers too
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.{suffix}"   # unique across --workers too
     path = Path(folder) / str(label) / name
     try:
         with atomic_write(path) as f:                    # makes the label's folder if need be
