@@ -59,6 +59,16 @@ def test_train_prints_epochs_accuracy_time_and_saves(trained):
     assert len(history["train_loss"]) == 2
 
 
+def test_models_named_alike_keep_their_own_history(mnist_dir, tmp_path):
+    """run.1 and run.2 would both write run.history.json (and share run.checkpoint/) if the history
+    replaced the last suffix; only .npz is replaced."""
+    for run in ("run.1", "run.2"):
+        stdout = digitnet("train", "--data", mnist_dir, "--hidden", 16, "--epochs", 1, "--out", tmp_path / run).stdout
+        assert f"(history: {tmp_path / run}.history.json)" in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.1", "run.1.history.json", "run.2",
+                                                          "run.2.history.json"]
+
+
 def test_evaluate_json_agrees_with_train(trained, mnist_dir):
     out, stdout = trained
     printed = re.search(r"test accuracy: [\d.]+% \(([\d,]+)/10,000\)", stdout).group(1)

@@ -100,10 +100,16 @@ def output_path(args, s, command=None):
     else:
         out = default_model_path()
     check_output_file(out, f"--out {out}", "model.npz")
-    check_output_file(out.with_suffix(".history.json"), f"--out {out}: its history {out.with_suffix('.history.json')}")
+    check_output_file(beside(out, ".history.json"), f"--out {out}: its history {beside(out, '.history.json')}")
     if args.report:
         check_writable(args.report, f"--report {args.report}")
     return out
+
+
+def beside(out, suffix):
+    """The path of a file that goes with the model `out`: m.npz -> m.history.json, but run.1 ->
+    run.1.history.json, so that two models never share one."""
+    return out.with_suffix(suffix) if out.suffix.lower() == ".npz" else out.with_name(out.name + suffix)
 
 
 def checkpoint_folder(args, out):
@@ -112,9 +118,9 @@ def checkpoint_folder(args, out):
     if args.resume and args.checkpoint_dir and Path(args.checkpoint_dir).resolve() != Path(args.resume).resolve():
         raise DigitnetError(f"--checkpoint-dir {args.checkpoint_dir}: a resumed run keeps its checkpoint in "
                             f"{args.resume}; resume without --checkpoint-dir")
-    folder = Path(args.resume or args.checkpoint_dir or out.with_suffix(".checkpoint"))
+    folder = Path(args.resume or args.checkpoint_dir or beside(out, ".checkpoint"))
     flag = "--checkpoint-dir" if args.checkpoint_dir else f"--out {out}: the checkpoint folder"
-    if folder.resolve() in (out.resolve(), out.with_suffix(".history.json").resolve()):
+    if folder.resolve() in (out.resolve(), beside(out, ".history.json").resolve()):
         raise DigitnetError(f"{flag} {folder} is where the model or its history goes: choose another "
                             f"{'--checkpoint-dir' if args.checkpoint_dir else '--out, such as model.npz'}")
     if folder.exists() and not folder.is_dir():
@@ -229,7 +235,7 @@ def run(args):
 def save_results(model, out, training, metrics, history):
     """The model file, with what training measured, and its history beside it."""
     save_model(model, out, training=training, metrics=metrics, history=history)
-    history_path = out.with_suffix(".history.json")
+    history_path = beside(out, ".history.json")
     write_json(history_path, history)
     print(f"saved model to {out} (history: {history_path})")
 
