@@ -176,6 +176,17 @@ def test_a_damaged_npz_is_named(saved, tmp_path):
         load_model(damaged)
 
 
+def test_a_path_that_cannot_be_written_is_named_in_the_users_words(tmp_path):
+    (tmp_path / "notes.txt").write_text("a file")
+    fix = "; choose a path in a folder you can write to"
+    for path, problem in ((tmp_path / "notes.txt" / "sub" / "m.npz", f"{tmp_path / 'notes.txt'} is a file, not a "
+                                                                      "folder"),
+                          (tmp_path, "is a directory, not a file")):
+        with pytest.raises(ModelFileError, match=f"^{re.escape(f'cannot save the model to {path}: {problem}{fix}')}$"):
+            save_model(MLP(sizes=(4, 2)), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]            # no temp file left
+
+
 def test_refuses_to_save_nan_model(tmp_path):
     model = MLP(sizes=(4, 2))
     model.params[0] = np.nan
@@ -203,14 +214,14 @@ def test_saving_through_a_link_replaces_its_target_and_never_a_device_or_pipe(tm
     save_model(MLP(sizes=(4, 2)), tmp_path / "m.npz")
     assert (tmp_path / "m.npz").is_symlink() and load_model(tmp_path / "models" / "v1.npz").sizes == [4, 2]
     os.mkfifo(tmp_path / "pipe.npz")
-    with pytest.raises(FileExistsError, match="is not a regular file"):
+    with pytest.raises(ModelFileError, match="pipe.npz: is not a regular file"):
         save_model(MLP(sizes=(4, 2)), tmp_path / "pipe.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz", "models", "pipe.npz"]
 
 
 def test_saving_onto_a_directory_names_it_and_writes_nothing(tmp_path):
     (tmp_path / "models").mkdir()
-    with pytest.raises(IsADirectoryError, match=f"is a directory, not a file: '{re.escape(str(tmp_path))}/models'"):
+    with pytest.raises(ModelFileError, match=f"{re.escape(str(tmp_path))}/models: is a directory, not a file"):
         save_model(MLP(sizes=(4, 2)), tmp_path / "models")
     assert [p.name for p in tmp_path.iterdir()] == ["models"] and not list((tmp_path / "models").iterdir())
 

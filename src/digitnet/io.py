@@ -57,9 +57,21 @@ def save_model(model, path, **metadata):
         raise ModelFileError(f"refusing to save metadata that cannot be read back: {problem}")
     arrays = {f"layers.{i}.{name}": to_numpy(getattr(layer, name)).astype(np.float32, copy=False)
               for i, layer in enumerate(model.layers) for name in layer.param_names}
-    with atomic_write(path) as f:
-        np.savez(f, metadata=np.array(text), **arrays)
+    try:
+        with atomic_write(path) as f:
+            np.savez(f, metadata=np.array(text), **arrays)
+    except OSError as e:                               # named by the user's path, not atomic_write's temp file
+        raise ModelFileError(f"cannot save the model to {path}: {_write_problem(path, e)}; choose a path in a "
+                             "folder you can write to") from None
     return Path(path)
+
+
+def _write_problem(path, e):
+    """What an OSError from writing `path` means, in a few words."""
+    in_the_way = next(p for p in Path(path).absolute().parents if p.exists())
+    if not in_the_way.is_dir():
+        return f"{in_the_way} is a file, not a folder"
+    return e.strerror or str(e)
 
 
 def model_metadata(model, **metadata):
