@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 
 from test_io import edit_meta
-from zoo_inputs import (SEVEN, big_png, checkpoint_folder, csv_dir, fifo, folder, forged_npz, gz, idx, image,
-                        inside_a_file, mnist_dir_with, model_file, object_npz, without_data)
+from zoo_inputs import (SEVEN, before_first_checkpoint, big_png, checkpoint_folder, csv_dir, fifo, folder,
+                        forged_npz, gz, idx, image, inside_a_file, mnist_dir_with, model_file, object_npz,
+                        without_data)
 
 PEAK_MB = 400           # python, NumPy, matplotlib's import and the checks: ~150 MB; MNIST itself is not loaded
 RUN = """import re, sys
@@ -147,9 +148,10 @@ ZOO = {
                             r"--out .*m\.npz is not a regular file \(a device, pipe or socket\): name another file"),
     "argument out a device": (lambda t, m: ["train", "--data", m, "--out", "/dev/null"],
                               r"--out /dev/null is not a regular file"),
-    "argument out the checkpoint folder": (lambda t, m: ["train", "--data", m, "--out", t / "x.checkpoint"],
-                                           r"the checkpoint folder .*x\.checkpoint is where the model or its history "
-                                           r"goes: choose another --out"),
+    "argument checkpoint dir the history": (lambda t, m: ["train", "--data", m, "--out", t / "m.npz",
+                                                          "--checkpoint-dir", t / "m.history.json"],
+                                            r"--checkpoint-dir .*m\.history\.json is where the model or its history "
+                                            r"goes: choose another --checkpoint-dir"),
     "argument checkpoint dir the model": (lambda t, m: ["train", "--data", m, "--out", t / "m.npz",
                                                         "--checkpoint-dir", t / "m.npz"],
                                           r"--checkpoint-dir .*m\.npz is where the model or its history goes"),
@@ -176,6 +178,12 @@ ZOO = {
                                                           "--time-budget", "60"],
                                             r"--time-budget 60 contradicts the checkpoint in .*c, which goes on to "
                                             r"epoch 8: resume without it"),
+    "argument resume command out not text": (lambda t, m: ["train", "--resume", checkpoint_folder(t / "c", out=5)],
+                                              r"command\.json: damaged; start afresh without --resume"),
+    "argument resume before the first checkpoint": (lambda t, m: ["train", "--resume",
+                                                                   before_first_checkpoint(t / "c")],
+                                                     r"--resume .*c: the run stopped before its first checkpoint "
+                                                     r"\(checkpoint\.npz is missing\); start afresh without --resume"),
     "argument resume command without data": (lambda t, m: ["train", "--resume", without_data(t / "c")],
                                               r"command\.json: damaged; start afresh without --resume"),
     "predict show input not png": (lambda t, m: ["predict", model_file(t), SEVEN, "--show-input", t / "seen.jpg"],

@@ -79,10 +79,19 @@ def big_png(tmp):
 
 
 def checkpoint_folder(path, **command):
-    """A folder as `digitnet train` leaves it, with its command.json (the defaults, or `command`)."""
+    """A folder as `digitnet train` leaves it, with its command.json (the defaults, or `command`) and
+    a checkpoint (empty: these cases stop before reading it)."""
     path.mkdir()
+    (path / "checkpoint.npz").write_bytes(b"")
     (path / "command.json").write_text(json.dumps({"settings": {}, "out": str(path.parent / "m.npz"), "data": None,
                                                    "temporary": False, **command}))
+    return path
+
+
+def before_first_checkpoint(path):
+    """A checkpoint folder as a run killed before its first checkpoint leaves it: command.json alone."""
+    checkpoint_folder(path)
+    (path / "checkpoint.npz").unlink()
     return path
 
 

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from ..augment import USED
+from ..checkpoint import NAME
 from ..errors import DigitnetError
 from ..presets import get_preset
 from .common import AUGMENT
@@ -52,13 +53,14 @@ def resumed_settings(args):
     try:
         command = json.loads(path.read_text(encoding="utf-8"))
         s = {**DEFAULTS, **command["settings"]}             # a setting added since: its default
-        if {"out", "data", "temporary"} - command.keys():
-            raise KeyError("out, data or temporary")
+        if not (isinstance(command["out"], str) and isinstance(command["data"], (str, type(None)))
+                and isinstance(command["temporary"], bool)):
+            raise TypeError("out, data or temporary")
         s["hidden"] = hidden_sizes(s["hidden"]) if isinstance(s["hidden"], str) else s["hidden"]
     except FileNotFoundError:
         raise DigitnetError(f"--resume {args.resume}: no checkpoint of `digitnet train` there ({COMMAND} is "
                             f"missing)") from None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, DigitnetError):
         raise DigitnetError(f"{path}: damaged; start afresh without --resume") from None
     if args.time_budget is not None:
         raise DigitnetError(f"--time-budget {args.time_budget:g} contradicts the checkpoint in {args.resume}, which "
@@ -74,4 +76,7 @@ def resumed_settings(args):
                 made = f"with --augment {s['augment']}, which has no {flag}"
             raise DigitnetError(f"{flag} {getattr(args, key)} contradicts the checkpoint in {args.resume} (made "
                                 f"{made}): resume without it, or start afresh without --resume")
+    if not (Path(args.resume) / NAME).is_file():
+        raise DigitnetError(f"--resume {args.resume}: the run stopped before its first checkpoint ({NAME} is "
+                            f"missing); start afresh without --resume")
     return s, command
