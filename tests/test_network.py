@@ -38,6 +38,9 @@ def test_built_from_layers():
     assert model.sizes == [4, 3, 2]
     with pytest.raises(DigitnetError, match="layer sizes do not chain: 3 outputs feed 5 inputs"):
         MLP(layers=[Dense(4, 3), Dense(5, 2)])
+    with pytest.raises(DigitnetError, match=r"^sizes, activation, dropout build the layers, and layers= gives them "
+                                            r"ready-made: give one or the other$"):
+        MLP(sizes=(4, 2), activation="tanh", dropout=0.5, layers=[Dense(4, 2)])
 
 
 @pytest.mark.parametrize("kwargs, message", [

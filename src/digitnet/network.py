@@ -68,6 +68,16 @@ def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rn
     return layers
 
 
+DEFAULT_SIZES = (784, 256, 128, 10)
+
+
+def _nothing_besides(**given):
+    """Refuse the settings that build layers (True in `given`) beside ready-made layers: they'd be ignored."""
+    if any(given.values()):
+        raise DigitnetError(f"{', '.join(n for n, g in given.items() if g)} build the layers, and layers= gives "
+                            "them ready-made: give one or the other")
+
+
 class MLP:
     """A multilayer perceptron classifier.
 
@@ -79,7 +89,7 @@ class MLP:
     same network. (On other backends fit seeds the masks from its own random_state.)
     """
 
-    def __init__(self, sizes=(784, 256, 128, 10), activation="relu", loss="ce", init=None,
+    def __init__(self, sizes=DEFAULT_SIZES, activation="relu", loss="ce", init=None,
                  dropout=0.0, random_state=0, layers=None, device="cpu", input_dropout=0.0):
         if not isinstance(loss, str) or loss not in LOSSES:
             raise DigitnetError(f"unknown loss {loss!r}: choose one of {', '.join(LOSSES)}")
@@ -90,6 +100,9 @@ class MLP:
         self.rng = np.random.default_rng(random_state)
         if layers is None:
             layers = build_layers(sizes, activation, loss, init, dropout, self.rng, input_dropout)
+        else:
+            _nothing_besides(sizes=sizes is not DEFAULT_SIZES, activation=activation != "relu",
+                             init=init is not None, dropout=dropout != 0, input_dropout=input_dropout != 0)
         self.layers = list(layers)
         for layer in self.layers:
             if isinstance(layer, type) or not hasattr(layer, "forward"):
