@@ -53,7 +53,8 @@ def main(argv=None):
         where = f": {e.filename}" if e.filename else ""
         print(f"digitnet: error: {e.strerror or e}{where}", file=sys.stderr)
     except MemoryError:
-        print("digitnet: error: out of memory; try a smaller --batch-size or network", file=sys.stderr)
+        flag = next((f"--{name.replace('_', '-')}" for name in ("batch_size", "batch") if hasattr(args, name)), None)
+        print(f"digitnet: error: out of memory; try a smaller {flag + ' or ' if flag else ''}network", file=sys.stderr)
     except KeyboardInterrupt:
         print("digitnet: interrupted", file=sys.stderr)
         return 130

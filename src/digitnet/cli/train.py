@@ -141,7 +141,7 @@ def print_header(s, model, data, device, augment, plan=None):
               f"max-norm {s['max_norm']:g}" if s["max_norm"] else None,
               f"patience {s['patience']}" if s["patience"] else None]
     print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, "
-          f"{s['epochs']} epochs, l2 {s['l2']:g}, dropout {s['dropout']:g}, "
+          f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}, l2 {s['l2']:g}, dropout {s['dropout']:g}, "
           + "".join(f"{e}, " for e in extras if e) + f"seed {s['seed']}", flush=True)
     if augment.kind != "none":
         print("augmentation: " + ", ".join(f"{k} {v:g}" if k != "kind" else v for k, v in augment.settings().items()))
@@ -155,7 +155,8 @@ def test_metrics(model, data, history):
     train_accuracy = model.score(data.x_train, data.y_train)     # after training, without dropout
     print(f"train accuracy: {percent(train_accuracy)}")
     print(f"test accuracy: {percent(report['accuracy'])} ({report['correct']:,}/{report['n']:,})")
-    hardest = sorted(range(len(report["recall"])), key=lambda k: report["recall"][k])[:3]
+    present = [k for k, row in enumerate(report["confusion_matrix"]) if sum(row)]     # digits the test set has
+    hardest = sorted(present, key=lambda k: report["recall"][k])[:3]
     print("hardest digits (test recall): " + ", ".join(f"{k} {percent(report['recall'][k])}" for k in hardest))
     return {"test_accuracy": report["accuracy"], "test_n": report["n"], "train_accuracy": train_accuracy,
             "val_accuracy": model.score(data.x_val, data.y_val) if len(data.x_val) else None}   # kept weights

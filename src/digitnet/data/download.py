@@ -74,7 +74,9 @@ def download_mnist(
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DataError(f"{dest}: cannot create the data directory ({e.strerror or e})") from None
+        in_the_way = next(p for p in dest.absolute().parents if p.exists()) if not dest.exists() else dest
+        problem = f"{in_the_way} is a file, not a folder" if not in_the_way.is_dir() else e.strerror or e
+        raise DataError(f"{dest}: cannot create the data directory ({problem}); choose another folder") from None
     try:
         for name, sha256 in FILES.items():
             target = dest / name

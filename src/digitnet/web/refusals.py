@@ -83,7 +83,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise BadRequest(f"the body is over {self.limit // 1024 // 1024} MB", 413)
+                raise BadRequest(f"the body is over {self.limit // 1024 // 1024} MB: send a smaller image", 413)
             return message
 
         try:
