@@ -117,10 +117,11 @@ def restore(arrays, meta, model, opt, settings, directory):
     for key, value in settings.items():
         saved = meta["settings"].get(key, ADDED.get(key))
         if saved != value and saved != UNRECORDED:
-            what = {"data": "training data", "validation": "validation set",
-                    "optimizer_settings": "optimizer"}.get(key, key.replace("_", " "))
-            raise CheckpointError(f"{directory}: the checkpoint was made with another {what} "
-                                  f"({saved!r}, not {value!r}); resume with the same "
+            if key in ("data", "validation"):              # fingerprints (data_hash) of the images
+                what = f"other {'training' if key == 'data' else 'validation'} data (fingerprint {saved}, not {value})"
+            else:
+                what = f"{key.replace('_', ' ')} {saved!r}, not {value!r}"
+            raise CheckpointError(f"{directory}: the checkpoint was made with {what}; resume with the same "
                                   f"settings, or start afresh")
     model.params[...] = to_device(arrays["params"], model.xp)
     for name in opt.state_names:
