@@ -145,7 +145,8 @@ def test_resuming_another_network_or_other_data_is_refused(tmp_path):
     x, y = blobs()
     with pytest.raises(CheckpointError, match=r"the checkpoint is of another network \(4-16-3, not 4-8-3\)"):
         fit(MLP(sizes=(4, 8, 3), dropout=0.2), x, y, resume=tmp_path, **SETTINGS)
-    with pytest.raises(CheckpointError, match=r"made with other training data \(fingerprint [0-9a-f]{16}, not [0-9a-f]{16}\)"):
+    with pytest.raises(CheckpointError, match=r"made with other training data \(fingerprint [0-9a-f]{16}, not "
+                                              r"[0-9a-f]{16}\)"):
         fit(MLP(sizes=(4, 16, 3), dropout=0.2), x[::-1], y[::-1], resume=tmp_path, **SETTINGS)
     with pytest.raises(CheckpointError, match="made with other validation data"):
         fit(MLP(sizes=(4, 16, 3), dropout=0.2), x, y, x_val=x[:50], y_val=y[:50], resume=tmp_path, **SETTINGS)
