@@ -32,6 +32,7 @@ MIN_CONTRAST = 0.08            # an image whose ink stands out less than this ho
 BOX, FIELD = 20, 28            # MNIST: digit fits a 20x20 box, centred in a 28x28 field
 WORK_BOX = 80                  # strokes are thinned or thickened at 4x the box size
 THICK, THIN, TARGET = 3.5, 1.2, 2.6   # stroke widths in box pixels: MNIST's run 1.4-2.7
+ORIENTATION = 0x0112          # the EXIF tag of how the camera was held
 MAX_RADIUS = WORK_BOX // 4     # the largest thinning or thickening filter, in work pixels
 
 
@@ -65,7 +66,8 @@ def _upright(image):
     try:
         with warnings.catch_warnings():                  # Pillow warns of damaged EXIF: the pixels are still fine
             warnings.simplefilter("ignore")
-            return ImageOps.exif_transpose(image)
+            turned = image.getexif().get(ORIENTATION, 1) not in (1, None)
+            return ImageOps.exif_transpose(image) if turned else image      # no copy of an upright image
     except Exception:                                    # Pillow's EXIF parser on forged data raises all sorts
         return image
 
