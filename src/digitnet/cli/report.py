@@ -2,7 +2,8 @@
 from pathlib import Path
 
 from ..data import load_mnist
-from .common import add_data_argument, check_writable, load_digit_model, model_path, nonempty_path
+from .common import (add_data_argument, check_output_file, check_writable, load_digit_model, model_path,
+                     nonempty_path)
 
 DEFAULT_OUT = "digitnet-report"
 
@@ -25,6 +26,7 @@ def add_parser(sub):
 
 def run(args):
     check_writable(args.out, f"--out {args.out}")
+    check_output_file(Path(args.out) / "index.html", f"--out {args.out}: its index.html")
     path = model_path(args.model)
     model = load_digit_model(path)
     meta = model.metadata

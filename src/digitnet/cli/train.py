@@ -103,6 +103,7 @@ def output_path(args, s, command=None):
     check_output_file(beside(out, ".history.json"), f"--out {out}: its history {beside(out, '.history.json')}")
     if args.report:
         check_writable(args.report, f"--report {args.report}")
+        check_output_file(Path(args.report) / "index.html", f"--report {args.report}: its index.html")
     return out
 
 
