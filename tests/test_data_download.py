@@ -11,13 +11,14 @@ import collections
 import http.server
 import re
 import shutil
+import socket
 import threading
 
 import pytest
 
 from digitnet.atomic import usual_mode
 from digitnet.data import FILES, MIRRORS, download_mnist
-from digitnet.data.download import sha256_of_decompressed
+from digitnet.data.download import _describe, sha256_of_decompressed
 from digitnet.errors import DataError
 
 
@@ -127,6 +128,15 @@ def test_network_errors_exhausting_retries(mirror, tmp_path):
                                         r"download the MNIST files yourself and pass --data DIR$"):
         download_mnist(tmp_path, mirrors=[dead], retries=2, backoff=0, progress=False, timeout=5)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_network_error_is_told_by_its_innermost_cause_in_whole_words():
+    import requests
+    from urllib3.exceptions import MaxRetryError
+    offline = requests.ConnectionError(MaxRetryError(None, "/mnist/x.gz", reason=socket.gaierror(-2, "Name unknown")))
+    assert _describe(offline) == "cannot find the server's address (no internet connection, or a wrong host name)"
+    long = _describe(OSError("the server said " + "something very long " * 20))
+    assert len(long) <= 204 and long.endswith("long ...")
 
 
 def test_valid_files_are_not_downloaded_again(mirror, mnist_dir, tmp_path):

@@ -23,6 +23,8 @@ import gzip
 import hashlib
 import logging
 import os
+import re
+import socket
 import tempfile
 import time
 import zlib
@@ -173,6 +175,12 @@ def _quiet(logger):
 
 
 def _describe(error: BaseException) -> str:
-    """A short one-line description of a network error."""
-    reason = getattr(error, "reason", None) or error
-    return " ".join(str(reason).split())[:200] or type(error).__name__
+    """A short one-line description of a network error, from its innermost cause (requests wraps
+    urllib3's MaxRetryError, which wraps the socket's error)."""
+    while isinstance(inner := getattr(error, "reason", None) or (error.args or [None])[0], BaseException):
+        error = inner
+    name = type(error).__name__
+    if name == "NameResolutionError" or isinstance(error, socket.gaierror):
+        return "cannot find the server's address (no internet connection, or a wrong host name)"
+    text = re.sub(r"<[^<>]* object at 0x[0-9a-f]+>: ", "", " ".join(str(error).split()))     # urllib3's reprs
+    return (text if len(text) <= 200 else text[:200].rsplit(" ", 1)[0] + " ...") or name
