@@ -145,6 +145,12 @@ def test_bad_images(model, tmp_path, name, message):
         predict_image(model, tmp_path / name)
 
 
+@pytest.mark.parametrize("array", [np.ones((28, 28), complex), np.full((28, 28), np.nan), np.full((28, 28), "7")])
+def test_an_array_of_anything_but_finite_real_numbers_is_refused(model, array):
+    with pytest.raises(DigitnetError, match=r"^an image array must hold finite real numbers$"):
+        predict_image(model, array)
+
+
 def test_an_empty_pil_image_is_refused(model):
     with pytest.raises(DigitnetError, match=r"^the image is empty \(0x0 pixels\)$"):
         predict_image(model, Image.new("L", (0, 0)))

@@ -108,8 +108,8 @@ def _from_array(a):
         raise DigitnetError(f"an image array must have shape (H, W), (H, W, 3) or (H, W, 4), got {a.shape}")
     if a.dtype == bool:                                  # a mask such as image > 128: ink where True
         a = a.astype(np.uint8) * 255
-    if not np.issubdtype(a.dtype, np.number) or not np.isfinite(a).all():
-        raise DigitnetError("an image array must hold finite numbers")
+    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a) or not np.isfinite(a).all():
+        raise DigitnetError("an image array must hold finite real numbers")
     if a.dtype != np.uint8:                              # floats in [0, 1] or any other range
         scale = 255.0 if a.max() <= 1.0 else 255.0 / max(float(a.max()), 1.0)
         a = np.clip(np.clip(a.astype(np.float64), 0, None) * scale, 0, 255).astype(np.uint8)   # negatives: 0
