@@ -152,10 +152,12 @@ def test_bodies_over_2_mb_get_413(url):
     assert response.status_code == 413 and response.json()["error"] == "the body is over 2 MB: send a smaller image"
 
 
-def test_a_malformed_multipart_gets_400_and_a_reason(url):
+def test_a_malformed_multipart_gets_400_and_a_reason(url, caplog):
     for kind, body in (("multipart/form-data", b"x"), ("multipart/form-data; boundary=abc", b"garbage")):
-        response = httpx.post(f"{url}/api/predict", content=body, headers={"content-type": kind})
+        with caplog.at_level("DEBUG"):
+            response = httpx.post(f"{url}/api/predict", content=body, headers={"content-type": kind})
         assert response.status_code == 400 and "malformed multipart upload" in response.json()["error"]
+    assert not [r for r in caplog.records if r.name.startswith("python_multipart")]    # no stray server log line
 
 
 def test_weights_of_a_unit(url, small_model_file):

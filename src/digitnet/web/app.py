@@ -20,6 +20,7 @@ import base64
 import binascii
 import itertools
 import json
+import logging
 import math
 import os
 import time
@@ -55,6 +56,7 @@ def create_app(model, metadata=None, collect=None):
                    description="Read handwritten digits with a network trained from scratch (see README).")
     app.add_middleware(BodyLimit)
     add_refusals(app)
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)   # its warning of a malformed upload: we answer 400
 
     @app.get("/", include_in_schema=False)
     async def page():
