@@ -99,6 +99,13 @@ def test_a_loss_spike_between_two_looks_at_the_loss_is_caught():
         fit(model, x, y, batch_size=10, epochs=1, verbose=0)
 
 
+def test_divergence_from_a_huge_l2_penalty_names_it():
+    x, y = blobs()
+    with pytest.raises(TrainingDiverged, match=r"no rate down to \S+ trained 20 steps: check that the inputs are "
+                                               r"scaled to \[0, 1\], and that l2 1e\+300 is small \(1e-4, say\)$"):
+        fit(MLP(sizes=(4, 8, 3), random_state=0), x, y, l2=1e300, epochs=1, verbose=0)
+
+
 @pytest.mark.parametrize("optimizer, rate", [("sgd", 1e9), ("adam", 1e9), ("nesterov", 1e4)])
 def test_divergence_names_a_rate_that_trains(optimizer, rate):
     """Not just rate / 10, which diverges again from 1e9: a rate seen to train, which does."""

@@ -37,8 +37,9 @@ class RateFinder:
         found = next((r for r in tried if self.opt is not None and self._trains(r)), None)
         self.model.params[...] = self.params
         if found is None:
+            penalty = f", and that l2 {self.l2:g} is small (1e-4, say)" if self.l2 else ""
             return (f"the learning rate {rate:g} is too large for this network, and no rate down to {tried[-1]:g} "
-                    f"trained {self.PROBE_STEPS} steps: check that the inputs are scaled to [0, 1]")
+                    f"trained {self.PROBE_STEPS} steps: check that the inputs are scaled to [0, 1]{penalty}")
         return (f"the learning rate {rate:g} is too large for this network; {found:g} trained "
                 f"{self.PROBE_STEPS} steps without diverging: try --lr {found:g}")
 
