@@ -1,5 +1,6 @@
 """train_step and fit(): one step by the book, learning on real MNIST, the same training on every
 array namespace, reproducibility, history, live parameters, the divergence guard."""
+import math
 import re
 import threading
 
@@ -9,6 +10,7 @@ import pytest
 from digitnet import MLP, SGD, Adam, fit, load_mnist
 from digitnet.backend import to_numpy
 from digitnet.errors import TrainingDiverged
+from digitnet.losses import MeanSquaredError, SoftmaxCrossEntropy
 from digitnet.optimizers import OPTIMIZERS
 from digitnet.training import HISTORY_KEYS, train_step
 
@@ -86,17 +88,40 @@ def test_a_loss_spike_between_two_looks_at_the_loss_is_caught():
     loss since the last read, so a batch that explodes and a network that settles back are caught."""
     x, y = blobs()
     model = MLP(sizes=(4, 8, 3), random_state=0)
-    loss, calls = model.loss, []
-
-    class Spiking:
-        def value_and_gradient(self, z, labels):
-            value, gradient = loss.value_and_gradient(z, labels)
-            calls.append(1)
-            return (value * 1e4 if len(calls) == 3 else value), gradient      # batch 3 only: not a look
-
-    model.loss = Spiking()
+    model.loss = ScaledAt({3: 1e4})                                          # batch 3 only: not a look
     with pytest.raises(TrainingDiverged, match=r"the loss went from \S+ to \S+e\+04 by epoch 1, batch 11"):
         fit(model, x, y, batch_size=10, epochs=1, verbose=0)
+
+
+class ScaledAt(SoftmaxCrossEntropy):
+    """Cross-entropy whose value (not its gradient) is scaled at the given calls (from 1)."""
+
+    def __init__(self, scales):
+        self.scales, self.calls = scales, 0
+
+    def value_and_gradient(self, z, labels):
+        value, gradient = super().value_and_gradient(z, labels)
+        self.calls += 1
+        return value * self.scales.get(self.calls, 1.0), gradient
+
+
+def test_a_trained_network_fine_tuned_is_not_judged_by_its_tiny_first_loss():
+    """A fine-tuned network's first loss can be 1e-4; a later batch at 0.02 has not diverged. The
+    yardstick is the loss of a network that knows nothing (log 3 here) when that is more."""
+    x, y = blobs()
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+    model.loss = ScaledAt({1: 1e-4})
+    assert fit(model, x, y, batch_size=10, epochs=2, verbose=0)["epoch"] == [1, 2]      # not stopped
+    assert SoftmaxCrossEntropy().uninformed(10) == pytest.approx(math.log(10))
+    assert MeanSquaredError().uninformed(10) == pytest.approx(MeanSquaredError().value(np.full((1, 10), 0.5),
+                                                                                       np.array([3])))
+
+
+def test_fit_leaves_the_optimizers_own_rate_as_it_found_it():
+    x, y = blobs()
+    opt = Adam(0.006)
+    fit(MLP(sizes=(4, 8, 3)), x, y, optimizer=opt, schedule="cosine", epochs=2, verbose=0)
+    assert opt.learning_rate == 0.006
 
 
 def test_divergence_from_a_huge_l2_penalty_names_it():
@@ -134,9 +159,10 @@ def test_divergence_that_no_rate_cures_points_at_the_data():
 def test_cosine_schedule_ends_near_zero():
     x, y = blobs()
     model = MLP(sizes=(4, 3))
-    opt = __import__("digitnet").Adam(0.01)
-    fit(model, x, y, optimizer=opt, learning_rate=0.01, epochs=2, batch_size=100, schedule="cosine", verbose=0)
-    assert 0 < opt.learning_rate < 0.01 * 0.1
+    opt, rates = Adam(0.01), []
+    fit(model, x, y, optimizer=opt, learning_rate=0.01, epochs=2, batch_size=100, schedule="cosine", verbose=0,
+        callbacks=[lambda record: rates.append(opt.learning_rate)])                 # the epoch's last step's
+    assert 0.01 * 0.5 < rates[0] < 0.01 and 0 < rates[1] < 0.01 * 0.1
 
 
 def test_train_step_is_forward_loss_backward_update(xp):

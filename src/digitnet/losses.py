@@ -13,6 +13,8 @@ combined gradient is the famous one-liner (derived in docs/math.md):
 `MeanSquaredError` is the quadratic cost of Nielsen's book, on sigmoid
 outputs: L = (1 / batch) * sum over the batch of 0.5 * ||a - Y||^2.
 """
+import math
+
 from .backend import namespace
 
 
@@ -65,6 +67,10 @@ class SoftmaxCrossEntropy(Loss):
     def probabilities(self, z):
         return softmax(z)
 
+    def uninformed(self, k):
+        """The loss of an output that tells nothing, every one of k classes alike: log k."""
+        return math.log(k)
+
 
 class MeanSquaredError(Loss):
     """L = (1/batch) * sum_i 0.5 * ||a_i - Y_i||^2;  dL/da = (a - Y) / batch.
@@ -87,6 +93,10 @@ class MeanSquaredError(Loss):
         total = xp.sum(a, axis=1, keepdims=True)
         safe = xp.where(total > 0, total, 1.0)          # an all-zero row gets 1/k everywhere
         return xp.where(total > 0, a / safe, 1.0 / a.shape[1])
+
+    def uninformed(self, k):
+        """The loss of an output that tells nothing, all k sigmoids at 0.5: 0.5 * k * 0.25."""
+        return k / 8
 
 
 LOSSES = {"ce": SoftmaxCrossEntropy, "mse": MeanSquaredError}

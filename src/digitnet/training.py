@@ -97,7 +97,8 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     `resume=DIR` goes on from one, with the same arguments as the run that wrote it, to
     bit-identical weights. Ctrl-C or SIGTERM stop training after the current step with
     TrainingInterrupted (a KeyboardInterrupt). Raises TrainingDiverged if the loss becomes NaN
-    or infinite or grows to DIVERGED times the untrained network's loss; its message names a
+    or infinite or grows to DIVERGED times the untrained network's loss (or a network's that knows
+    nothing, if that is more, as when fine-tuning a trained one); its message names a
     smaller rate that was seen to train (ratefinder.py), and the model is left with the weights
     it started from.
     """
@@ -115,7 +116,7 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
                 "epochs": epochs, "batch_size": batch_size, "l2": l2, "schedule": schedule,
                 "random_state": random_state, "augment": augment.settings(), "max_norm": max_norm, "patience": patience}
     position, best_params = _start(model, opt, settings, random_state, resume)
-    steps.first_loss = position.first_loss
+    steps.first_loss, steps.floor = position.first_loss, model.loss.uninformed(model.sizes[-1])
     best = EarlyStopping(patience, model, position, best_params)
     saver = checkpoint.Saver(checkpoint_dir, checkpoint_every, model, opt, settings, best)
     finder = RateFinder(train_step, model, opt, x, y, batch_size, l2)   # keeps the starting weights
@@ -125,6 +126,8 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
                               callbacks, saver, stop)
     except TrainingDiverged as e:
         raise TrainingDiverged(f"{e}; {finder.advice(learning_rate)}") from None
+    finally:
+        opt.learning_rate = learning_rate            # the schedule's last rate is not left for the next fit
     best.restore(history, progress.level(verbose))
     return history
 
@@ -216,7 +219,8 @@ class _Steps:
         self.peak, self.factor, self.epochs, self.per_epoch = learning_rate, factor, epochs, per_epoch
         self.batch_size, self.l2, self.max_norm, self.augment = batch_size, l2, max_norm, augment
         self.seed = np.random.SeedSequence().entropy if seed is None else seed     # None: a fresh run each time
-        self.first_loss = None                 # the loss of the untrained network
+        self.first_loss = None                 # the loss at the first step (of the untrained network)
+        self.floor = 0.0                       # the loss of a network that knows nothing (Loss.uninformed)
 
     def images(self, x, rows, epoch, b):
         """Batch b's images: the rows `rows` of x, augmented with random numbers of their own, seeded
@@ -238,9 +242,10 @@ class _Steps:
         return self.peak * self.factor(progress, (epoch - 1) / self.epochs)
 
     def check(self, loss, where):
-        """Stop when the loss is NaN, infinite, or DIVERGED times the untrained network's."""
+        """Stop when the loss is NaN, infinite, or DIVERGED times the untrained network's, or than a network's
+        that knows nothing if that is more (a trained network fine-tuned starts far below it)."""
         self.first_loss = loss if self.first_loss is None else self.first_loss
-        if not math.isfinite(loss) or loss > DIVERGED * self.first_loss:
+        if not math.isfinite(loss) or loss > DIVERGED * max(self.first_loss, self.floor):
             raise TrainingDiverged(f"training diverged: the loss went from {self.first_loss:.3g} to {loss:.3g} "
                                    f"by {where}")
 
