@@ -27,6 +27,8 @@ def test_an_augmented_run_says_what_it_does_and_records_it(mnist_dir, tmp_path):
     assert (training["augment"], training["rotate"], training["elastic_alpha"], training["max_norm"]) == \
         ("ciresan", 10.0, 30.0, 3.0)
     assert load_model(out).layers[0].config() == {"type": "Dropout", "rate": 0.1}
+    assert ("dropout 0, input dropout 0.1, max-norm 3, patience 5, augment ciresan (rotate 10, shear 15, scale "
+            "0.15, sigma 6, alpha 30), seed 0") in digitnet("info", out).stdout         # as train printed them
 
 
 def test_early_stopping_from_the_command_line(mnist_dir, tmp_path):
@@ -36,7 +38,8 @@ def test_early_stopping_from_the_command_line(mnist_dir, tmp_path):
     history = json.loads(out.with_suffix(".history.json").read_text())
     best = int(np.argmin(history["val_loss"]))
     assert len(history["epoch"]) == best + 2 < 30
-    assert f"early stopping: no lower validation loss in the 1 epochs after epoch {best + 1}" in result.stdout
+    assert f"early stopping: no lower validation loss in the epoch after epoch {best + 1}" in result.stdout
+    assert f"history: {best + 2} epochs (early stopping ended it)" in digitnet("info", out).stdout
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -42,7 +42,8 @@ class EarlyStopping:
             return
         self.model.params[...] = self.params
         if shown:
-            why = (f"no lower validation loss in the {self.patience} epochs after" if self.exhausted(last)
+            after = "the epoch after" if self.patience == 1 else f"the {self.patience} epochs after"
+            why = (f"no lower validation loss in {after}" if self.exhausted(last)
                    else "the validation loss was lowest after")
             print(f"early stopping: {why} epoch {self.epoch} ({self.loss:.4f}); its weights are restored",
                   flush=True)

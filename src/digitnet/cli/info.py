@@ -1,6 +1,7 @@
 """`digitnet info`: what a model file holds: its layers, how it was trained, what it scored."""
+from ..augment import USED
 from ..io import load_model
-from .common import model_path, nonempty_path, percent
+from .common import AUGMENT, model_path, nonempty_path, percent
 
 
 def add_parser(sub):
@@ -22,6 +23,16 @@ def epochs(t):
     return plural(t["epochs"], "epoch") + budget
 
 
+def augmentation(t):
+    """'augment elastic (sigma 6, alpha 36)': the kind and the strengths it uses; None for none."""
+    if t.get("augment") not in USED or t["augment"] == "none":
+        return None
+    flag = {param: key for key, param in AUGMENT.items()}                  # sigma -> elastic_sigma
+    strengths = [f"{param} {t[flag[param]]:g}" for param in USED[t["augment"]]
+                 if isinstance(t.get(flag[param]), (int, float))]
+    return f"augment {t['augment']} ({', '.join(strengths)})"
+
+
 def describe_training(training):
     """The training settings in one line, as `train` printed them; the keys missing are left out."""
     t = {key: value for key, value in training.items() if value is not None}      # null: not recorded
@@ -30,6 +41,9 @@ def describe_training(training):
              f"batch {t['batch_size']}" if "batch_size" in t else None,
              epochs(t) if "epochs" in t else None,
              f"l2 {t['l2']:g}" if "l2" in t else None, f"dropout {t['dropout']:g}" if "dropout" in t else None,
+             f"input dropout {t['input_dropout']:g}" if t.get("input_dropout") else None,
+             f"max-norm {t['max_norm']:g}" if t.get("max_norm") else None,
+             f"patience {t['patience']}" if t.get("patience") else None, augmentation(t),
              f"seed {t['seed']}" if "seed" in t else None, f"on the {t['device']}" if "device" in t else None,
              f"{t['seconds']:.1f} s" if "seconds" in t else None,
              f"preset {t['preset']}" if t.get("preset") else None]
@@ -55,8 +69,9 @@ def run(args):
                                                      if metrics.get("test_n") is not None else ""))
     history = meta.get("history") or {}
     if history.get("train_loss"):
-        losses = history["train_loss"]
-        print(f"history: {plural(len(losses), 'epoch')}, training loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+        losses, planned = history["train_loss"], (meta.get("training") or {}).get("epochs")
+        early = " (early stopping ended it)" if isinstance(planned, int) and len(losses) < planned else ""
+        print(f"history: {plural(len(losses), 'epoch')}{early}, training loss {losses[0]:.4f} -> {losses[-1]:.4f}")
     if not any(meta.get(key) for key in ("training", "metrics", "history")):
         print("(saved without training settings or figures)")
     return 0
