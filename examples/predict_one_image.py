@@ -2,7 +2,7 @@
 
     python examples/predict_one_image.py [MODEL.npz] [IMAGE]
 
-Without a model file it uses the one `digitnet train` saved last, and if there is none it trains
+Without a model file it uses the one `digitnet train` saves without --out, and if there is none it trains
 a small one first (a few seconds). The image defaults to a serif 3 from docs/examples. Any photo,
 scan or drawing works: `predict_image` prepares it the way MNIST was made.
 """

@@ -46,6 +46,10 @@ def add_device_argument(parser, what):
                              "installed with pip install 'digitnet[gpu]')")
 
 
+MODEL_HELP = ("model file (default: where `train` saves without --out or --preset: model.npz in $DIGITNET_HOME, "
+              "else in your user data folder)")
+
+
 def model_path(path):
     """The model the user named, or the default location `train` saves to."""
     return Path(path) if path else default_model_path()

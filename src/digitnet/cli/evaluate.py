@@ -3,14 +3,15 @@ import json
 
 from ..data import load_mnist
 from ..metrics import classification_report
-from .common import add_data_argument, add_device_argument, load_digit_model, model_path, nonempty_path, percent
+from .common import (MODEL_HELP, add_data_argument, add_device_argument, load_digit_model, model_path,
+                     nonempty_path, percent)
 
 
 def add_parser(sub):
     p = sub.add_parser("evaluate", help="measure a trained model on the MNIST test set",
                        description="Evaluate a model on the 10,000 MNIST test images.")
     p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL",
-                   help="model file (default: the one `train` saved last)")
+                   help=MODEL_HELP)
     add_data_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     add_device_argument(p, "run the network")

@@ -1,7 +1,7 @@
 """`digitnet info`: what a model file holds: its layers, how it was trained, what it scored."""
 from ..augment import USED
 from ..io import load_model
-from .common import AUGMENT, model_path, nonempty_path, percent
+from .common import AUGMENT, MODEL_HELP, model_path, nonempty_path, percent
 
 
 def add_parser(sub):
@@ -9,7 +9,7 @@ def add_parser(sub):
                        description="Print the layers of a model file (as Keras's summary does), the settings "
                                    "it was trained with and the figures `train` measured.")
     p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL",
-                   help="model file (default: the one `train` saved last)")
+                   help=MODEL_HELP)
     p.set_defaults(run=run)
 
 

@@ -2,8 +2,8 @@
 from pathlib import Path
 
 from ..data import load_mnist
-from .common import (add_data_argument, check_output_file, check_writable, load_digit_model, model_path,
-                     nonempty_path)
+from .common import (MODEL_HELP, add_data_argument, check_output_file, check_writable, load_digit_model,
+                     model_path, nonempty_path)
 
 DEFAULT_OUT = "digitnet-report"
 
@@ -17,7 +17,7 @@ def add_parser(sub):
                                    "the most confident mistakes, first-layer weights, the data. The "
                                    "figures are also saved as PNG files beside it.")
     p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL",
-                   help="model file (default: the one `train` saved last)")
+                   help=MODEL_HELP)
     add_data_argument(p)
     p.add_argument("--out", metavar="DIR", type=nonempty_path, default=Path(DEFAULT_OUT),
                    help=f"directory for index.html and the PNG files (default ./{DEFAULT_OUT})")

@@ -2,7 +2,7 @@
 import os
 
 from ..errors import DigitnetError
-from .common import add_device_argument, check_writable, load_digit_model, model_path, nonempty_path
+from .common import MODEL_HELP, add_device_argument, check_writable, load_digit_model, model_path, nonempty_path
 
 INSTALL = ("pip install 'fastapi>=0.110' 'uvicorn>=0.51' httptools orjson python-multipart swagger-ui-bundle "
            "(or pip install -e '.[web]')")
@@ -14,7 +14,7 @@ def add_parser(sub):
                                    "the 28x28 image it saw and its hidden activations, and a JSON API "
                                    "(/api/predict, /api/model, /api/health; documentation at /docs).")
     p.add_argument("--model", type=nonempty_path, metavar="MODEL",
-                   help="model file (default: the one `train` saved last)")
+                   help=MODEL_HELP)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine "
                    "only; 0.0.0.0 opens it to your network)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")

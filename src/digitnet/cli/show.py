@@ -6,8 +6,8 @@ import numpy as np
 
 from ..data import load_mnist
 from ..errors import DigitnetError
-from .common import (add_augment_arguments, add_data_argument, check_augment_flags, check_output_file,
-                     load_digit_model, make_augment, model_path, nonempty_path)
+from .common import (MODEL_HELP, add_augment_arguments, add_data_argument, check_augment_flags,
+                     check_output_file, load_digit_model, make_augment, model_path, nonempty_path)
 
 DEFAULT_COUNT, MAX_COUNT = 25, 100
 AUGMENT_COUNT, VARIANTS = 6, 7
@@ -22,7 +22,7 @@ def add_parser(sub):
                                    "probabilities. Opens a window when a display is available and --out "
                                    f"is not given; otherwise writes a PNG file ({DEFAULT_OUT}).")
     p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL",
-                   help="model file (default: the one `train` saved last)")
+                   help=MODEL_HELP)
     add_data_argument(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument("--index", type=int, metavar="I",
