@@ -10,7 +10,7 @@ import pytest
 from digitnet import MLP
 from digitnet.cli import build_parser
 from digitnet.cli.common import make_augment
-from digitnet.cli.train_settings import settings
+from digitnet.cli.train_settings import DEFAULT_LR, settings
 from digitnet.errors import DigitnetError
 from digitnet.optimizers import make_optimizer
 from digitnet.presets import FULL_BATCH, PRESETS, get_preset
@@ -62,6 +62,8 @@ def test_explicit_flags_override_the_preset():
     s = preset_settings("--preset", "simard-800", "--epochs", "2", "--lr", "0.5", "--hidden", "50")
     assert (s["epochs"], s["lr"], s["hidden"]) == (2, 0.5, [50])
     assert s["optimizer"] == get_preset("simard-800").settings["optimizer"]
+    assert preset_settings("--preset", "lecun-300-100")["lr"] == 0.002                  # Adam's, as the preset says
+    assert preset_settings("--preset", "lecun-300-100", "--optimizer", "sgd")["lr"] == DEFAULT_LR["sgd"]   # not Adam's
 
 
 def test_unknown_preset():

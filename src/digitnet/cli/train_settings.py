@@ -36,7 +36,9 @@ def settings(args):
     base = {**DEFAULTS, **preset}
     s = {key: getattr(args, key) if getattr(args, key) is not None else base[key] for key in DEFAULTS}
     s["hidden"] = hidden_sizes(s["hidden"])
-    s["lr"] = args.lr if args.lr is not None else preset.get("lr", DEFAULT_LR[s["optimizer"]])
+    same_optimizer = s["optimizer"] == preset.get("optimizer", DEFAULTS["optimizer"])   # a preset's rate: its own
+    s["lr"] = args.lr if args.lr is not None else preset["lr"] if "lr" in preset and same_optimizer \
+        else DEFAULT_LR[s["optimizer"]]
     s["init"] = args.init if args.init is not None else preset.get("init")
     s["preset"] = args.preset
     s["time_budget"] = args.time_budget
