@@ -72,6 +72,12 @@ def test_show_augment_draws_digits_beside_their_versions(mnist_dir, tmp_path):
     assert result.stdout.strip() == str(out) and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_show_augment_none_is_as_if_not_given(mnist_dir, tmp_path):
+    """It draws the model's answers, not seven identical copies of each digit."""
+    result = digitnet("show", tmp_path / "m.npz", "--augment", "none", "--data", mnist_dir, check=False)
+    assert_one_line_error(result, "m.npz: no such model file")
+
+
 def test_show_augment_takes_no_model(mnist_dir, tmp_path):
     result = digitnet("show", tmp_path / "m.npz", "--augment", "shift", "--data", mnist_dir, check=False)
     assert_one_line_error(result, "--augment draws training digits, not a model's answers: use it without a "

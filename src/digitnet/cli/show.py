@@ -48,6 +48,7 @@ def can_display():
 
 
 def check_arguments(args):
+    args.augment = None if args.augment == "none" else args.augment        # as if --augment were not given
     if args.augment and (args.model or args.index is not None or args.wrong):
         raise DigitnetError("--augment draws training digits, not a model's answers: use it without a model, "
                             "--index or --wrong")
