@@ -90,9 +90,10 @@ def test_full_batch_and_a_tiny_training_set_are_timed_too():
 
 def test_the_outcome_says_how_the_budget_was_spent_and_owns_up_to_an_overrun():
     plan = Plan(epochs=5, step_seconds=0.01, epoch_seconds=1.0, probe_seconds=0.5)
-    assert plan.outcome(6, 5.1) == "+ 0.5 s timing steps = 5.6 s of the 6 s budget"
-    assert plan.outcome(6, 6.5) == ("+ 0.5 s timing steps = 7.0 s of the 6 s budget, 17% over it: this machine ran "
-                                    "slower than when its steps were timed")
+    assert plan.outcome(6, 5.1) == "+ 0.50 s timing steps = 5.60 s of the 6 s budget"
+    assert plan.outcome(6, 6.5) == ("+ 0.50 s timing steps = 7.00 s of the 6 s budget, 17% over it: this machine "
+                                    "ran slower than when its steps were timed")
+    assert plan.outcome(600, 580.1) == "+ 0.5 s timing steps = 580.6 s of the 600 s budget"
 
 
 def test_an_optimizer_that_cannot_be_copied_is_named():

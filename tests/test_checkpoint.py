@@ -1,6 +1,7 @@
 """Checkpoints, resume and signals: a run that stops anywhere goes on to the same weights."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -229,6 +230,10 @@ def test_sigkill_mid_epoch_then_resume_gives_the_unbroken_weights(mnist_dir, tmp
     process.wait()
     resumed = digitnet("train", "--resume", checkpoints, "--quiet")
     assert "resuming from the checkpoint in" in resumed.stdout
+    here, total = map(float, re.search(r"training time: ([\d.]+) s here, ([\d.]+) s in all with the run it resumed",
+                                       resumed.stdout).groups())
+    training = load_model(tmp_path / "killed.npz").metadata["training"]
+    assert here < total and training["seconds"] == pytest.approx(total, abs=0.05)      # the killed run's part too
     with np.load(tmp_path / "unbroken.npz") as a, np.load(tmp_path / "killed.npz") as b:
         for name in a.files:
             if name != "metadata":

@@ -60,7 +60,9 @@ class Plan:
         total = trained + self.probe_seconds
         over = "" if total <= seconds else (f", {100 * (total / seconds - 1):.0f}% over it: this machine ran slower "
                                             f"than when its steps were timed")
-        return f"+ {self.probe_seconds:.1f} s timing steps = {total:.1f} s of the {seconds:g} s budget{over}"
+        digits = 2 if total < 10 else 1                  # 1.03 s of a 1 s budget is not "1.0 s, 3% over"
+        return (f"+ {self.probe_seconds:.{digits}f} s timing steps = {total:.{digits}f} s of the {seconds:g} s "
+                f"budget{over}")
 
 
 def check_seconds(seconds):

@@ -220,9 +220,10 @@ def run(args):
         raise
     seconds = time.perf_counter() - start
     metrics = test_metrics(model, data, history)
-    print(f"training time: {seconds:.1f} s" + (f" ({plan.outcome(s['time_budget'], seconds)})" if plan else ""))
+    total = max(seconds, sum(history["seconds"])) if args.resume else seconds     # and the epochs before the stop
+    print(training_time(seconds, total, plan, s["time_budget"]))
     training = {**s, "init": model.dense[0].init, "data": str(data_dir or "download cache"),
-                "seconds": seconds, "device": args.device}
+                "seconds": total, "device": args.device}
     save_results(model, out, training, metrics, history)
     if temporary:                                             # the default checkpoint was only a safety net
         remove_checkpoint(checkpoints)
@@ -232,6 +233,15 @@ def run(args):
         meta = model_metadata(model, training=training, metrics=metrics, history=history)  # as saved
         print(f"report: {write_report(model, meta, data, args.report, source=out)}")
     return 0
+
+
+def training_time(seconds, total, plan, budget):
+    """The line of this run's training time; with a resumed run's `total` (its epochs before the stop
+    included), and how a time budget's `plan` spent it."""
+    line = f"training time: {seconds:.1f} s"
+    if total > seconds:
+        line += f" here, {total:.1f} s in all with the run it resumed"
+    return line + (f" ({plan.outcome(budget, seconds)})" if plan else "")
 
 
 def save_results(model, out, training, metrics, history):
