@@ -55,7 +55,8 @@ def run(args):
     x, y = data.x_train[:args.batch], data.y_train[:args.batch]
     convention = ("column convention: one image per column, Z = W · A + b" if args.column
                   else "row convention: one image per row, z = x @ W + b")
-    print(f"{'-'.join(map(str, sizes))} {args.activation}, {LOSS_WORDS[args.loss]}; one step of SGD "
+    hidden = f" {args.activation}" if len(sizes) > 2 else ""                 # no hidden layer: no activation
+    print(f"{'-'.join(map(str, sizes))}{hidden}, {LOSS_WORDS[args.loss]}; one step of SGD "
           f"(lr {args.lr:g}) on {args.batch} MNIST training images (labels {' '.join(map(str, y))})")
     print(f"{convention} (docs/math.md §1 and §11)")
     stage = None

@@ -141,7 +141,9 @@ def print_header(s, model, data, device, augment, plan=None):
     extras = [f"input dropout {s['input_dropout']:g}" if s["input_dropout"] else None,
               f"max-norm {s['max_norm']:g}" if s["max_norm"] else None,
               f"patience {s['patience']}" if s["patience"] else None]
-    print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), batch {s['batch_size']}, "
+    n = len(data.x_train)
+    batch = f"batch {s['batch_size']}" if s["batch_size"] < n else f"full batch of {n:,}"
+    print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), {batch}, "
           f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}, l2 {s['l2']:g}, dropout {s['dropout']:g}, "
           + "".join(f"{e}, " for e in extras if e) + f"seed {s['seed']}", flush=True)
     if augment.kind != "none":
