@@ -70,7 +70,7 @@ def test_curves_determinism_and_stopping():
                            learning_rate=1e-2).fit(X_train / 16, y_train)
     np.testing.assert_array_equal(a.model_.params, b.model_.params)
     assert len(a.loss_curve_) == len(a.validation_scores_) == a.n_iter_
-    assert a.best_validation_score_ == max(a.validation_scores_) > 0.9
+    assert a.best_validation_score_ == max(a.validation_scores_) > 0.9 and a.best_loss_ is None
     tolerant = DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=500, tol=1e-2, n_iter_no_change=2,
                                   random_state=3).fit(X_train / 16, y_train)
     assert tolerant.n_iter_ < 500 and tolerant.loss_curve_[-1] < tolerant.loss_curve_[0]
@@ -92,7 +92,7 @@ def test_partial_fit_after_early_stopping_reports_a_loss_not_a_score():
     X_train, _, y_train, _ = digits()
     clf = DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=3, early_stopping=True, random_state=0)
     clf.fit(X_train / 16, y_train).partial_fit(X_train / 16, y_train)
-    assert clf.best_loss_ == clf.loss_curve_[-1] > 0
+    assert clf.best_loss_ == clf.loss_curve_[-1] > 0 and clf.best_validation_score_ is None      # not the old one
 
 
 @pytest.mark.parametrize("setting, message", [

@@ -47,7 +47,7 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
     held-out part instead, and keep the best weights), random_state, device ("cpu", "gpu").
 
     After `fit`: model_ (the digitnet MLP), classes_, n_features_in_, loss_curve_, n_iter_, and
-    best_loss_, or with early_stopping validation_scores_ and best_validation_score_.
+    best_loss_, or with early_stopping validation_scores_ and best_validation_score_ (the other one None).
 
     A parameter out of its range is refused when `fit` starts, by scikit-learn's own checks of
     `_parameter_constraints`, as its estimators' are (InvalidParameterError, a ValueError).
@@ -179,9 +179,8 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn(f"stopped after max_iter={self.max_iter} epochs without converging", ConvergenceWarning)
         if validating:
             self.model_.params[...] = self._best_params           # the weights of the best validation score
-            self.best_validation_score_ = -self._best
-        else:
-            self.best_loss_ = self._best
+        self.best_validation_score_ = -self._best if validating else None     # one or the other, as scikit-learn's
+        self.best_loss_ = None if validating else self._best                   # MLPClassifier has them
         return self
 
     def _split(self, X, y):
