@@ -51,6 +51,9 @@ class Dense(Layer):
     gradient with respect to the pixels, and it would cost a third matmul.
     dW and db are written into the arrays the layer has (in a network, its
     place in the flat gradient vector), so they never move.
+
+    W is drawn by `init` from `rng` (a NumPy generator); without one, from seed 0, the same
+    numbers every time: give the layers of one network one generator, so that they differ.
     """
 
     param_names = ("W", "b")
