@@ -269,6 +269,49 @@ def test_drawing_a_digit_in_chromium(url, tmp_path):
     assert errors == []
 
 
+def paper_photo(size, digit="7", noise=0.0):
+    """A photo-like JPEG: a dark digit on gray paper, of `size` (not square), with Gaussian grain."""
+    from fontdigits import fonts
+    from PIL import ImageFont
+    image = Image.new("L", size, 165)
+    font = ImageFont.truetype(str(fonts()[0]), int(size[1] * 0.7))
+    ImageDraw.Draw(image).text((size[0] * 0.4, size[1] * 0.1), digit, font=font, fill=40)
+    grain = np.random.default_rng(0).normal(0, noise, (size[1], size[0]))
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(np.asarray(image) + grain, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=98)
+    return buffer.getvalue()
+
+
+def test_an_uploaded_photo_is_read_and_saved_as_it_is_even_large(url, collected, small_model_file, tmp_path):
+    """A 4:3 photo is read whole, "wrong?" saves that same picture (no pad around it), and a photo
+    over the server's 2 MB is sent as a picture of 512 pixels instead of being refused."""
+    from digitnet.predict import predict_image
+    playwright = pytest.importorskip("playwright.sync_api")
+    (tmp_path / "photo.jpg").write_bytes(paper_photo((400, 300)))
+    (tmp_path / "big.jpg").write_bytes(paper_photo((3000, 2250), noise=12.0))
+    assert (tmp_path / "big.jpg").stat().st_size > 2 * 1024 * 1024
+    model = load_model(small_model_file)
+    with playwright.sync_playwright() as p:
+        browser = chromium(p)
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        page.goto(url)
+        page.wait_for_function("document.getElementById('model').textContent.includes('784-64-10')")
+        page.set_input_files("#upload", str(tmp_path / "photo.jpg"))
+        page.wait_for_function("document.getElementById('prediction').textContent !== '?'", timeout=10_000)
+        read = page.locator("#prediction").text_content()
+        assert read == str(predict_image(model, tmp_path / "photo.jpg").digit)
+        page.click("#wrong")
+        page.click("#labels button[aria-label='it is a 3']")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('saved as a 3')")
+        saved = sorted((collected / "3").iterdir())[-1]
+        assert Image.open(saved).size == (400, 300) and str(predict_image(model, saved).digit) == read
+        page.set_input_files("#upload", str(tmp_path / "big.jpg"))
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('read in')",
+                               timeout=10_000)
+        assert page.locator("#prediction").text_content() == "7"
+        browser.close()
+
+
 SLOW_NETWORK = """const fetchNow = window.fetch;
 window.fetch = (...args) => fetchNow(...args).then((r) => new Promise((ok) => setTimeout(() => ok(r), 700)));"""
 

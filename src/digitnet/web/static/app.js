@@ -13,6 +13,8 @@ let uploads = 0;                    // counts uploads, clears and undos: a slow 
 const WAIT = 10000;                 // milliseconds before a request that has not answered counts as failed
 let collecting = false;
 const SIZE = 280;                   // the pad's side in CSS pixels: the strokes' coordinates
+const SENT_AS_IS = 1.5e6;           // bytes: an uploaded file up to this size is sent as it is (the server takes 2 MB)
+const LARGEST = 512;                // pixels: a larger picture is sent at this size, the size the server reads it at
 
 function sharpen() {                // as many canvas pixels as screen pixels (up to 2 per CSS pixel): crisp ink
   const ratio = window.devicePixelRatio || 1, scale = Math.min(2, Math.max(1, ratio));
@@ -26,22 +28,37 @@ function clearPad() {
   ink.fillRect(0, 0, SIZE, SIZE);
 }
 
+function area() {                    // the part of the pad that is the image: all of it, or the uploaded picture
+  if (!upload || !upload.picture) return { x: 0, y: 0, w: SIZE, h: SIZE };
+  const scale = Math.min(SIZE / upload.picture.width, SIZE / upload.picture.height);
+  const w = upload.picture.width * scale, h = upload.picture.height * scale;
+  return { x: (SIZE - w) / 2, y: (SIZE - h) / 2, w, h };         // fitted and centred
+}
+
 function drawStroke(points) {
+  const { x, y, w, h } = area();
+  ink.save();
+  ink.beginPath();
+  ink.rect(x, y, w, h);
+  ink.clip();                        // ink only on the image: what is sent is what is seen
   ink.strokeStyle = "black";
   ink.lineWidth = 18;
   ink.lineCap = ink.lineJoin = "round";
   ink.beginPath();
   ink.moveTo(points[0][0], points[0][1]);
-  for (const [x, y] of points) ink.lineTo(x, y);
+  for (const [px, py] of points) ink.lineTo(px, py);
   if (points.length === 1) ink.lineTo(points[0][0] + 0.1, points[0][1]);     // a dot
   ink.stroke();
+  ink.restore();
 }
 
 function redraw() {
   clearPad();
-  if (upload && upload.picture) {    // shown on the pad, fitted, so that "wrong?" saves what was read
-    const scale = Math.min(SIZE / upload.picture.width, SIZE / upload.picture.height);
-    ink.drawImage(upload.picture, 0, 0, upload.picture.width * scale, upload.picture.height * scale);
+  if (upload && upload.picture) {    // an uploaded picture, with gray around it: not part of the image
+    const { x, y, w, h } = area();
+    ink.fillStyle = "#d0d0d0";
+    ink.fillRect(0, 0, SIZE, SIZE);
+    ink.drawImage(upload.picture, x, y, w, h);
   }
   strokes.forEach(drawStroke);
 }
@@ -91,23 +108,40 @@ function replaced() {                // the pad no longer shows what earlier req
   predict();
 }
 
-function request() {                 // the uploaded file as it was, or the pad as drawn
-  if (upload && strokes.length === 0) {
+function request() {                 // the uploaded file as it was (a picture if it is large), or the pad as drawn
+  if (upload && strokes.length === 0 && (upload.file.size <= SENT_AS_IS || !upload.picture)) {
     const form = new FormData();
     form.append("file", upload.file);
     return { method: "POST", body: form };
   }
-  return { method: "POST", headers: { "Content-Type": "application/json" },
-           body: JSON.stringify({ image: padImage() }) };
+  return { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ image: image() }) };
 }
 
-// What is sent: the pad at SIZE x SIZE pixels whatever the screen, since the server's time grows with the
-// pixels it reads (a 560-pixel drawing takes it 4 times as long as a 280-pixel one).
+function image() {                   // what the page reads and "wrong?" saves: the picture alone, or the pad's image
+  return upload && upload.picture && strokes.length === 0 ? pictureImage() : padImage();
+}
+
+// The pad's image at SIZE pixels per side whatever the screen, since the server's time grows with the pixels
+// it reads (a 560-pixel drawing takes it 4 times as long as a 280-pixel one); with an uploaded picture, the
+// part of the pad that the picture covers.
 function padImage() {
-  const small = document.createElement("canvas");
-  small.width = small.height = SIZE;
-  small.getContext("2d").drawImage(pad, 0, 0, SIZE, SIZE);
-  return small.toDataURL("image/png");
+  const { x, y, w, h } = area(), ratio = pad.width / SIZE;
+  return snapshot(pad, [x * ratio, y * ratio, w * ratio, h * ratio], w, h);
+}
+
+function pictureImage() {            // the uploaded picture, at most LARGEST pixels on its longer side
+  const picture = upload.picture, scale = Math.min(1, LARGEST / Math.max(picture.width, picture.height));
+  return snapshot(picture, [0, 0, picture.width, picture.height], picture.width * scale, picture.height * scale);
+}
+
+function snapshot(source, box, width, height) {   // a PNG data URL of `box` [x, y, w, h] of a canvas or picture
+  const copy = document.createElement("canvas");
+  copy.width = Math.max(1, Math.round(width));
+  copy.height = Math.max(1, Math.round(height));
+  const context = copy.getContext("2d");
+  context.imageSmoothingQuality = "high";
+  context.drawImage(source, ...box, 0, 0, copy.width, copy.height);
+  return copy.toDataURL("image/png");
 }
 
 async function predict() {           // one request at a time; a change meanwhile is asked about next
@@ -250,12 +284,12 @@ for (let digit = 0; digit <= 9; digit++) {
   document.getElementById("labels").append(button);
 }
 
-async function save(digit) {         // the pad as it is, with the right digit, into serve --collect's folder
+async function save(digit) {         // the image as it was read, with the right digit, into serve --collect's folder
   document.getElementById("wrong").focus();                   // where the keyboard was, before the digits go
   showLabels(false);
   let response, answer;
   try {
-    const body = JSON.stringify({ image: padImage(), label: digit });
+    const body = JSON.stringify({ image: image(), label: digit });
     ({ response, answer } = await call("/api/collect", { method: "POST", body,
                                                           headers: { "Content-Type": "application/json" } }));
   } catch (error) {
