@@ -207,6 +207,9 @@ def test_the_page_and_the_docs_are_served_without_any_other_site(url):
     predict = spec["paths"]["/api/predict"]              # a plain route, documented by hand
     assert set(predict) == {"post"} and predict["post"]["summary"] == "Read a digit"
     assert set(predict["post"]["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    collect = spec["paths"]["/api/collect"]["post"]      # its body read by hand too: documented by hand
+    assert collect["requestBody"]["content"]["application/json"]["schema"]["required"] == ["image", "label"]
+    assert {"200", "400", "404", "413", "500"} <= set(collect["responses"])
     weights = spec["paths"]["/api/weights/{layer}/{unit}"]["get"]["responses"]    # as refusals.py answers
     assert {"400", "404"} <= set(weights) and "422" not in str(spec) and "HTTPValidationError" not in str(spec)
     assert httpx.get(f"{url}/api/predict").status_code == 405
@@ -333,7 +336,11 @@ def test_a_slow_answer_never_lands_on_a_cleared_pad_and_the_docs_render(url):
         page.click("#clear")                            # ... and the pad is cleared before the answer comes
         page.wait_for_timeout(1500)
         assert page.locator("#prediction").text_content() == "?" and page.locator("#wrong").is_disabled()
+        failures = []
+        page.on("requestfailed", lambda request: failures.append(request.url))
+        page.on("response", lambda response: failures.append(response.url) if response.status >= 400 else None)
         page.goto(f"{url}/docs")
         page.wait_for_selector(".opblock", timeout=10_000)
+        assert failures == []                           # nothing fetched in vain, not even a favicon
         assert page.locator(".opblock").count() >= 5 and "Unable to render" not in page.content()
         browser.close()

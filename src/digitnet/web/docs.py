@@ -12,7 +12,8 @@ def add_docs(app):
     async def docs():
         return get_swagger_ui_html(openapi_url="/openapi.json", title="digitnet API",
                                    swagger_js_url="/docs-files/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-files/swagger-ui.css", swagger_favicon_url="")
+                                   swagger_css_url="/docs-files/swagger-ui.css",
+                                   swagger_favicon_url="data:,")              # an empty icon: none to fetch
 
     from swagger_ui_bundle import swagger_ui_path          # Swagger UI's files, so that /docs works offline
     app.mount("/docs-files", StaticFiles(directory=str(swagger_ui_path)), name="docs-files")
@@ -21,8 +22,9 @@ def add_docs(app):
 
 
 def amend_schema(app):
-    """Two corrections to the OpenAPI schema FastAPI writes (FastAPI's guide, "Extend OpenAPI"): list
-    /api/predict, since FastAPI lists its own routes only, and say 400 {"error": ...} where FastAPI
+    """Corrections to the OpenAPI schema FastAPI writes (FastAPI's guide, "Extend OpenAPI"): list
+    /api/predict, since FastAPI lists its own routes only, give /api/collect the body it reads by
+    hand, and say 400 {"error": ...} where FastAPI
     says 422 {"detail": [...]}, since refusals.py answers a bad path parameter that way."""
     schema = app.openapi
 
@@ -30,6 +32,7 @@ def amend_schema(app):
         if app.openapi_schema is None:
             spec = schema()
             spec["paths"]["/api/predict"] = {"post": PREDICT_DOCS}
+            spec["paths"]["/api/collect"]["post"].update(COLLECT_DOCS)      # its body is read by hand too
             for operation in (op for ops in spec["paths"].values() for op in ops.values()):
                 if operation["responses"].pop("422", None) is not None:
                     operation["responses"]["400"] = {"description": "a parameter that is not a whole number: "
@@ -52,3 +55,15 @@ PREDICT_DOCS = {"summary": "Read a digit", "operationId": "predict", "responses"
          "required": ["pixels"]}]}},
     "multipart/form-data": {"schema": {"type": "object", "properties": {"file": {"type": "string",
                                                                                  "format": "binary"}}}}}}}
+
+
+COLLECT_DOCS = {"responses": {
+    "200": {"description": "saved: {\"saved\": the file's path, \"label\": the digit}"},
+    "400": {"description": "a body the API cannot read, a label that is not 0 to 9, an image that is not a "
+                           "PNG or JPEG: {\"error\": \"...\"}"},
+    "404": {"description": "collecting is off: the server was started without --collect DIR"},
+    "413": {"description": "a body over 2 MB"},
+    "500": {"description": "the server could not write the file"}}, "requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["image", "label"], "properties": {
+        "image": {"type": "string", "example": "data:image/png;base64,..."},
+        "label": {"type": "integer", "minimum": 0, "maximum": 9, "example": 7}}}}}}}
