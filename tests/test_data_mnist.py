@@ -88,6 +88,19 @@ def test_cache_key_follows_the_files(tmp_path, mnist_dir):
     assert mnist_module._cache_key(find_source(tmp_path)) != key
 
 
+def test_a_cache_with_a_label_out_of_range_is_decoded_again(mnist_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITNET_DATA", str(tmp_path / "home"))
+    folder = _small_csv_dir(tmp_path, mnist_dir, 60, 10)
+    first = load_mnist(folder, validation_size=0)
+    (key_dir,) = (tmp_path / "home" / "decoded").iterdir()
+    labels = np.load(key_dir / "y_train.npy")
+    labels[7] = 200                                      # a valid .npy whose contents are damaged
+    np.save(key_dir / "y_train.npy", labels)
+    again = load_mnist(folder, validation_size=0)
+    np.testing.assert_array_equal(again.y_train, first.y_train)
+    assert np.load(key_dir / "y_train.npy")[7] == first.y_train[7]           # and the cache mended
+
+
 def test_unwritable_cache_is_skipped(mnist_dir, tmp_path, monkeypatch):
     blocker = tmp_path / "file-not-dir"
     blocker.write_text("")

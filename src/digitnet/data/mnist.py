@@ -190,6 +190,8 @@ def _read_cache(cache_dir: Path) -> dict[str, np.ndarray] | None:
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if x.dtype != np.uint8 or y.dtype != np.uint8 or x.shape[1:] != (28, 28) or x.shape[:1] != y.shape:
             return None
+        if len(y) == 0 or int(y.max()) >= 10:          # a damaged cache: decoded again from the files
+            return None
     return arrays
 
 
