@@ -56,6 +56,8 @@ def test_validation_size_zero_and_bounds(mnist_dir):
         load_mnist(mnist_dir, validation_size=60000)
     with pytest.raises(DataError, match=re.escape("validation size -1 must be a whole number from 0, e.g. 5000")):
         load_mnist(mnist_dir, validation_size=-1)
+    with pytest.raises(DataError, match=re.escape("validation size True must be a whole number from 0")):
+        load_mnist(mnist_dir, validation_size=True)
 
 
 def test_second_load_reads_the_decoded_cache(real, mnist_dir, monkeypatch):

@@ -163,6 +163,7 @@ def digitnet(*args):
 
 def test_cli_predicts_the_good_files_and_reports_each_bad_one(model_file, tmp_path):
     good = bad_files(tmp_path)
+    (tmp_path / "._good.png").write_bytes(b"\x00\x05\x16\x07")   # macOS's resource fork beside good.png: skipped
     (tmp_path / "empty").mkdir()                          # a folder without images: reported, and the rest read
     result = digitnet("predict", model_file, tmp_path / "empty", tmp_path, good, "--json", "--show-input",
                       tmp_path / "seen.png")
@@ -174,6 +175,17 @@ def test_cli_predicts_the_good_files_and_reports_each_bad_one(model_file, tmp_pa
     assert len(errors) == 5 and "Traceback" not in result.stderr
     assert errors[0].endswith("empty: no image files in this directory")
     assert Image.open(tmp_path / "seen.png").size[0] >= 224
+
+
+def test_show_input_draws_at_most_200_rows(model_file, tmp_path, monkeypatch, capsys):
+    from digitnet.cli import main, predict
+    monkeypatch.setattr(predict, "SHOWN_AT_MOST", 2)                      # 200 in earnest
+    drawn_digit(4).convert("RGB").save(tmp_path / "four.png")
+    for copy in ("a.png", "b.png"):
+        (tmp_path / copy).write_bytes((tmp_path / "four.png").read_bytes())
+    assert main(["predict", str(model_file), str(tmp_path), "--show-input", str(tmp_path / "out.png")]) == 0
+    assert Image.open(tmp_path / "out.png").size[1] == 2 * 112
+    assert capsys.readouterr().out.endswith(f"to {tmp_path / 'out.png'} (the first 2 of 3 images)\n")
 
 
 def test_cli_text_output_and_top_k(model_file, tmp_path):

@@ -31,11 +31,15 @@ def add_parser(sub):
     p.set_defaults(run=run)
 
 
+SHOWN_AT_MOST = 200                   # rows of --show-input: 200 are 424 x 22,400 pixels
+
+
 def image_files(paths):
     """Each path, with a directory replaced by the image files in it (sorted, by extension)."""
     for path in paths:
         if path.is_dir():
-            found = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+                           and not f.name.startswith("."))              # hidden: macOS's ._x.png, say
             yield from found or [path]          # an empty directory: reported in its turn, as a bad image is
         else:
             yield path
@@ -72,8 +76,9 @@ def run(args):
                   flush=True)
         shown.append((path, prediction))
     if args.show_input and shown:
-        write_inputs(shown, args.show_input)
-        print(f"wrote what the network saw to {args.show_input}", file=sys.stderr if args.json else sys.stdout)
+        write_inputs(shown[:SHOWN_AT_MOST], args.show_input)
+        some = f" (the first {SHOWN_AT_MOST} of {len(shown)} images)" if len(shown) > SHOWN_AT_MOST else ""
+        print(f"wrote what the network saw to {args.show_input}{some}", file=sys.stderr if args.json else sys.stdout)
     return 2 if failures else 0
 
 
