@@ -41,6 +41,15 @@ def test_reads_with_and_without_header(tmp_path, sample, header):
     np.testing.assert_array_equal(y, labels)
 
 
+def test_a_header_of_pandas_column_numbers_is_a_header(tmp_path, sample):
+    """DataFrame.to_csv with a "label" column and pixel columns named 0 to 783."""
+    images, labels = sample
+    pandas_header = "label," + ",".join(map(str, range(784)))
+    x, y = read_csv(write(tmp_path, pandas_header + "\n" + csv_text(images, labels)))
+    np.testing.assert_array_equal(x, images)
+    np.testing.assert_array_equal(y, labels)
+
+
 def test_real_images_round_trip_through_csv(mnist_dir, tmp_path):
     images = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")[:25]
     labels = read_idx(mnist_dir / "t10k-labels-idx1-ubyte.gz")[:25]

@@ -2,7 +2,8 @@
 
 Each line is one image: its label (a digit 0-9) and then its 784 pixel values
 (0-255, row by row), separated by commas. The first line may be a header such
-as ``label,1x1,1x2,...``; we treat it as one when none of its cells is a number.
+as ``label,1x1,1x2,...``; we treat it as one when none of its cells is a number, or when its
+first cell is ``label`` (pandas names the pixel columns 0 to 783: ``label,0,1,...``).
 
 Parsing 60,000 lines cell by cell in Python would take tens of seconds, so
 the reader works in two speeds:
@@ -70,8 +71,9 @@ def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _is_header(line: bytes) -> bool:
-    """A first line is a header when none of its cells is a number."""
-    return not any(_as_number(cell) is not None for cell in line.split(b","))
+    """A first line is a header when none of its cells is a number, or when its first cell is "label"."""
+    cells = line.split(b",")
+    return cells[0].strip().strip(b'"').lower() == b"label" or not any(_as_number(cell) is not None for cell in cells)
 
 
 def _parse_block_fast(lines: list[bytes]) -> np.ndarray | None:
