@@ -197,7 +197,7 @@ def test_collect_is_off_without_a_folder(small_model_file):
 def test_the_page_and_the_docs_are_served_without_any_other_site(url):
     page = httpx.get(url).text
     assert '<canvas id="pad"' in page and "http" not in page.replace("http://", "")
-    for asset in ("/static/app.js", "/static/view.js", "/static/style.css", "/docs", "/openapi.json",
+    for asset in ("/static/app.js", "/static/pad.js", "/static/view.js", "/static/style.css", "/docs", "/openapi.json",
                   "/docs-files/swagger-ui-bundle.js"):
         response = httpx.get(url + asset)
         assert response.status_code == 200, asset
@@ -303,6 +303,9 @@ def test_an_uploaded_photo_is_read_and_saved_as_it_is_even_large(url, collected,
         page.wait_for_function("document.getElementById('prediction').textContent !== '?'", timeout=10_000)
         read = page.locator("#prediction").text_content()
         assert read == str(predict_image(model, tmp_path / "photo.jpg").digit)
+        page.click("#wrong")
+        page.keyboard.press("Escape")                   # closes the row of digits again
+        assert page.locator("#labels").is_hidden()
         page.click("#wrong")
         page.click("#labels button[aria-label='it is a 3']")
         page.wait_for_function("document.getElementById('status').textContent.startsWith('saved as a 3')")

@@ -1,6 +1,6 @@
 """The web application: the drawing page and its JSON API.
 
-    GET  /                  the page (static/: index.html, app.js, view.js, style.css; no build step, no CDN)
+    GET  /                  the page (static/: index.html, app.js, pad.js, view.js, style.css; no build step, no CDN)
     POST /api/predict       an image (JSON data URL or a multipart upload) or 28x28 pixels -> the
                             prediction, ten probabilities, the 28x28 input it saw, the hidden
                             activations and the time taken
