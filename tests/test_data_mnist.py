@@ -103,6 +103,15 @@ def test_a_cache_with_a_label_out_of_range_is_decoded_again(mnist_dir, tmp_path,
     assert np.load(key_dir / "y_train.npy")[7] == first.y_train[7]           # and the cache mended
 
 
+def test_a_data_folder_that_is_a_file_is_named(tmp_path, monkeypatch):
+    (tmp_path / "data").write_text("")
+    monkeypatch.setenv("DIGITNET_DATA", str(tmp_path / "data"))
+    for download in (True, False):
+        with pytest.raises(DataError, match=re.escape(f"{tmp_path / 'data'}: the data folder is a file; set "
+                                                      "$DIGITNET_DATA to a folder, or pass --data DIR")):
+            load_mnist(download=download)
+
+
 def test_unwritable_cache_is_skipped(mnist_dir, tmp_path, monkeypatch):
     blocker = tmp_path / "file-not-dir"
     blocker.write_text("")

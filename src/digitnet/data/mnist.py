@@ -147,6 +147,9 @@ def _locate(data_dir, download: bool, progress: bool) -> Source:
     try:
         return find_source(cache)
     except DataError:
+        if cache.exists() and not cache.is_dir():
+            raise DataError(f"{cache}: the data folder is a file; set $DIGITNET_DATA to a folder, or pass "
+                            f"--data DIR") from None
         if not download:
             raise DataError(
                 f"{cache}: MNIST is not downloaded yet; run `digitnet download` or pass --data DIR"
