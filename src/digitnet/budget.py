@@ -53,7 +53,8 @@ class Plan:
 
     def describe(self, seconds):
         return (f"time budget {seconds:g} s: a step takes {1000 * self.step_seconds:.1f} ms and an epoch about "
-                f"{self.epoch_seconds:.2f} s here (timed in {self.probe_seconds:.1f} s), so {self.epochs} epochs")
+                f"{self.epoch_seconds:.2f} s here (timed in {self.probe_seconds:.1f} s), so {self.epochs} "
+                f"epoch{'s' * (self.epochs != 1)}")
 
     def outcome(self, seconds, trained):
         """How the budget of `seconds` was spent, once training took `trained` seconds."""
