@@ -1,18 +1,23 @@
 """Downloading from mirrors, against a local HTTP server with good and bad mirrors.
 
-The server answers under four prefixes:
+The server answers under five prefixes:
 
 * /good/     the real files;
 * /missing/  404 for everything;
 * /corrupt/  bytes of the right length, but wrong (a damaged gzip stream);
-* /flaky/    drops the connection on the first request for each file, then good.
+* /flaky/    drops the connection on the first request for each file, then good;
+* /slow/     a trickle of 100 bytes every 50 ms, then the connection closed.
 """
 import collections
 import http.server
 import re
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -56,6 +61,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if prefix == "slow":                # a trickle, for as long as a test needs to stop the download
+            for start in range(0, min(len(body), 200 * 100), 100):
+                self.wfile.write(body[start:start + 100])
+                time.sleep(0.05)
+            return
         self.wfile.write(body)
 
     def log_message(self, *args):
@@ -137,6 +147,21 @@ def test_a_network_error_is_told_by_its_innermost_cause_in_whole_words():
     assert _describe(offline) == "cannot find the server's address (no internet connection, or a wrong host name)"
     long = _describe(OSError("the server said " + "something very long " * 20))
     assert len(long) <= 204 and long.endswith("long ...")
+
+
+def test_sigterm_mid_download_leaves_nothing_behind(mirror, tmp_path):
+    """As Ctrl-C does: the partial file, its private folder and the folder the command made are gone."""
+    target = tmp_path / "new" / "mnist"
+    process = subprocess.Popen([sys.executable, "-m", "digitnet", "download", "--dir", str(target), "--mirror",
+                                mirror.url("slow"), "--only"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (target.is_dir() and any(target.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.02)                                # until the download's temporary folder exists
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143 and stderr.strip().endswith("digitnet: stopped by SIGTERM"), stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_valid_files_are_not_downloaded_again(mirror, mnist_dir, tmp_path):

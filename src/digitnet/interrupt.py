@@ -7,7 +7,13 @@ after every step, so the weights are never left half-updated, writes a
 checkpoint if it has somewhere to, and raises `TrainingInterrupted`. A second
 Ctrl-C before that stops at once, as usual. The previous handlers come back
 when the block ends.
+
+Outside training, the `digitnet` command (`terminate_like_interrupt`) turns SIGTERM into
+`Terminated`, an exception raised wherever the program is, as Ctrl-C raises KeyboardInterrupt:
+a file half-written is then removed (atomic.py, the download's temporary folder), where the
+default SIGTERM would kill the process on the spot and leave it.
 """
+import contextlib
 import signal
 import threading
 
@@ -48,3 +54,25 @@ class StopRequests:
         if self.signal is not None:                  # asked twice: the user does not want to wait
             raise KeyboardInterrupt
         self.signal = number
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception so that what is being written is cleaned up as for Ctrl-C."""
+
+    exit_status = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def terminate_like_interrupt():
+    """While active, SIGTERM raises Terminated (in the main thread; elsewhere nothing changes)."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminated) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminated(number, frame):
+    raise Terminated

@@ -14,6 +14,7 @@ import sys
 
 from .. import __version__
 from ..errors import DigitnetError
+from ..interrupt import Terminated, terminate_like_interrupt
 from . import (download, evaluate, explain, explore, gradcheck, info, predict, presets, report, serve, show,
                train)
 
@@ -40,6 +41,12 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    with terminate_like_interrupt():           # SIGTERM cleans up half-written files, as Ctrl-C does
+        return _run(args)
+
+
+def _run(args):
+    """The command's exit status, with every error it raises told in one line."""
     try:
         code = args.run(args)
         sys.stdout.flush()                     # a closed pipe shows here, not at exit
@@ -55,6 +62,9 @@ def main(argv=None):
     except MemoryError:
         flag = next((f"--{name.replace('_', '-')}" for name in ("batch_size", "batch") if hasattr(args, name)), None)
         print(f"digitnet: error: out of memory; try a smaller {flag + ' or ' if flag else ''}network", file=sys.stderr)
+    except Terminated:
+        print("digitnet: stopped by SIGTERM", file=sys.stderr)
+        return Terminated.exit_status
     except KeyboardInterrupt:
         print("digitnet: interrupted", file=sys.stderr)
         return 130
