@@ -257,6 +257,22 @@ def test_a_signal_saves_a_checkpoint_and_prints_the_command_that_resumes(mnist_d
     assert (tmp_path / "m.npz").exists()
 
 
+def test_a_run_given_relative_paths_resumes_from_another_folder(mnist_dir, tmp_path):
+    """command.json keeps --out and --data as absolute paths: the model goes where the first run said."""
+    command = [sys.executable, "-m", "digitnet", "train", "--data", os.path.relpath(mnist_dir, tmp_path), *FLAGS,
+               "--out", "runs/m.npz", "--checkpoint-every", 0.0003]
+    process = subprocess.Popen(list(map(str, command)), cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    wait_until_mid_epoch(process, tmp_path / "runs" / "m.checkpoint")
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    (tmp_path / "elsewhere").mkdir()
+    subprocess.run([sys.executable, "-m", "digitnet", "train", "--resume", str(tmp_path / "runs" / "m.checkpoint"),
+                    "--quiet"], cwd=tmp_path / "elsewhere", check=True, capture_output=True, timeout=300)
+    assert (tmp_path / "runs" / "m.npz").is_file() and list((tmp_path / "elsewhere").iterdir()) == []
+    assert load_model(tmp_path / "runs" / "m.npz").metadata["training"]["data"] == os.path.abspath(mnist_dir)
+
+
 def test_resume_with_a_contradicting_flag_is_one_line(mnist_dir, tmp_path):
     digitnet("train", "--data", mnist_dir, *FLAGS, "--out", tmp_path / "m.npz", "--checkpoint-dir", tmp_path / "c")
     result = digitnet("train", "--resume", tmp_path / "c", "--hidden", 64, check=False)

@@ -1,5 +1,6 @@
 """`digitnet train`: train a network on MNIST, report test accuracy, save the model."""
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -199,7 +200,8 @@ def run(args):
               f"nothing was trained", file=sys.stderr)
         return e.exit_status
     if not args.resume:
-        write_json(checkpoints / COMMAND, {"settings": s, "out": str(out), "data": data_dir and str(data_dir),
+        write_json(checkpoints / COMMAND, {"settings": s, "out": os.path.abspath(out),      # resumed from anywhere
+                                           "data": data_dir and os.path.abspath(data_dir),
                                            "temporary": temporary})
     print_header(s, model, data, args.device, augment, plan)
     if args.resume:
@@ -224,7 +226,7 @@ def run(args):
     metrics = test_metrics(model, data, history)
     total = max(seconds, sum(history["seconds"])) if args.resume else seconds     # and the epochs before the stop
     print(training_time(seconds, total, plan, s["time_budget"]))
-    training = {**s, "init": model.dense[0].init, "data": str(data_dir or "download cache"),
+    training = {**s, "init": model.dense[0].init, "data": os.path.abspath(data_dir) if data_dir else "download cache",
                 "seconds": total, "device": args.device}
     save_results(model, out, training, metrics, history)
     if temporary:                                             # the default checkpoint was only a safety net
