@@ -48,16 +48,17 @@ def run(args):
     if not 1 <= args.batch <= 1000:
         raise DigitnetError(f"--batch {args.batch}: must be 1 to 1000 images")
     model = MLP(sizes=sizes, activation=args.activation, loss=args.loss, random_state=args.seed)
-    optimizer = SGD(args.lr)                     # checked by make_optimizer's rule below
     if not np.isfinite(args.lr) or args.lr <= 0:
-        raise DigitnetError(f"--lr {args.lr}: must be a positive number, e.g. 0.1")
+        raise DigitnetError(f"--lr {args.lr:g}: must be a positive number, e.g. 0.1")
+    optimizer = SGD(args.lr)
     data = load_mnist(args.data, validation_size=0, progress=False)
     x, y = data.x_train[:args.batch], data.y_train[:args.batch]
     convention = ("column convention: one image per column, Z = W · A + b" if args.column
                   else "row convention: one image per row, z = x @ W + b")
     hidden = f" {args.activation}" if len(sizes) > 2 else ""                 # no hidden layer: no activation
     print(f"{'-'.join(map(str, sizes))}{hidden}, {LOSS_WORDS[args.loss]}; one step of SGD "
-          f"(lr {args.lr:g}) on {args.batch} MNIST training images (labels {' '.join(map(str, y))})")
+          f"(lr {args.lr:g}) on {args.batch} MNIST training image{'s' * (args.batch != 1)} "
+          f"(labels {' '.join(map(str, y))})")
     print(f"{convention} (docs/math.md §1 and §11)")
     stage = None
     for t in explain_step(model, optimizer, x, y, column=args.column):

@@ -43,8 +43,10 @@ def run(args):
     model = float64_network(args.sizes, args.activation, args.loss, args.dropout, args.seed)
     rng = np.random.default_rng(args.seed)
     x, y = rng.standard_normal((args.batch, args.sizes[0])), rng.integers(0, args.sizes[-1], args.batch)
-    print(f"{'-'.join(map(str, args.sizes))} {args.activation}, loss {args.loss}, dropout {args.dropout:g}, "
-          f"l2 {args.l2:g}: float64, {args.batch} random input{'s' * (args.batch != 1)}, centred differences with eps 1e-6")
+    hidden = f" {args.activation}" if len(args.sizes) > 2 else ""               # no hidden layer: no activation
+    print(f"{'-'.join(map(str, args.sizes))}{hidden}, loss {args.loss}, dropout {args.dropout:g}, "
+          f"l2 {args.l2:g}: float64, {args.batch} random input{'s' * (args.batch != 1)}, centred differences "
+          f"with eps 1e-6")
     checks = check_network(model, x, y, l2=args.l2)
     for check in checks:
         print(f"  {check.name:<4} {str(check.shape):<12} relative error {check.error:.2e}  "
