@@ -129,3 +129,25 @@ def test_a_signal_while_timing_steps_stops_cleanly(mnist_dir, tmp_path, monkeypa
     assert capsys.readouterr().err == ("digitnet: stopped by SIGTERM while timing steps for --time-budget; nothing "
                                        "was trained\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_signal_while_the_model_is_saved_leaves_the_checkpoint_to_resume(mnist_dir, tmp_path, monkeypatch, capsys):
+    """Training is done, the model file is not yet whole: the checkpoint of the last epoch stays, and
+    --resume saves the same network in no time."""
+    from digitnet.interrupt import Terminated
+    save_results = train_command.save_results
+
+    def stopped(*args, **kwargs):
+        raise Terminated
+
+    monkeypatch.setattr(train_command, "save_results", stopped)
+    args = ["train", "--data", str(mnist_dir), "--hidden", "16", "--epochs", "1", "--out", str(tmp_path / "m.npz"),
+            "--quiet"]
+    assert main(args) == 143
+    checkpoints = tmp_path / "m.checkpoint"
+    assert capsys.readouterr().err == (f"digitnet: stopped before the model was saved; the checkpoint in {checkpoints} "
+                                       f"keeps the trained network: resume with `digitnet train --resume "
+                                       f"{checkpoints}`\n")
+    monkeypatch.setattr(train_command, "save_results", save_results)
+    assert main(["train", "--resume", str(checkpoints), "--quiet"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.history.json", "m.npz"]

@@ -208,12 +208,7 @@ def run(args):
         print(f"resuming from the checkpoint in {checkpoints}", flush=True)
     start = time.perf_counter()
     try:
-        history = fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val,
-                      optimizer=s["optimizer"], learning_rate=s["lr"], epochs=s["epochs"],
-                      batch_size=s["batch_size"], l2=s["l2"], schedule=s["schedule"], random_state=s["seed"],
-                      verbose=0 if args.quiet else "auto", checkpoint_dir=checkpoints,
-                      checkpoint_every=args.checkpoint_every, resume=checkpoints if args.resume else None,
-                      augment=augment, max_norm=s["max_norm"], patience=s["patience"])
+        history = train_network(args, s, model, data, augment, checkpoints)
     except TrainingInterrupted as e:
         print(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with `digitnet train --resume "
               f"{checkpoints}`", file=sys.stderr)
@@ -223,12 +218,12 @@ def run(args):
             remove_checkpoint(checkpoints)
         raise
     seconds = time.perf_counter() - start
-    metrics = test_metrics(model, data, history)
-    total = max(seconds, sum(history["seconds"])) if args.resume else seconds     # and the epochs before the stop
-    print(training_time(seconds, total, plan, s["time_budget"]))
-    training = {**s, "init": model.dense[0].init, "data": os.path.abspath(data_dir) if data_dir else "download cache",
-                "seconds": total, "device": args.device}
-    save_results(model, out, training, metrics, history)
+    try:
+        training, metrics = evaluate_and_save(args, s, model, data, history, (seconds, plan), out, data_dir)
+    except KeyboardInterrupt as e:                            # Ctrl-C or SIGTERM before the model file is whole
+        print(f"digitnet: stopped before the model was saved; the checkpoint in {checkpoints} keeps the trained "
+              f"network: resume with `digitnet train --resume {checkpoints}`", file=sys.stderr)
+        return getattr(e, "exit_status", 130)
     if temporary:                                             # the default checkpoint was only a safety net
         remove_checkpoint(checkpoints)
     if args.report:
@@ -237,6 +232,27 @@ def run(args):
         meta = model_metadata(model, training=training, metrics=metrics, history=history)  # as saved
         print(f"report: {write_report(model, meta, data, args.report, source=out)}")
     return 0
+
+
+def train_network(args, s, model, data, augment, checkpoints):
+    """`fit` with the settings `s`, a checkpoint in `checkpoints` (resumed from with --resume); the history."""
+    return fit(model, data.x_train, data.y_train, x_val=data.x_val, y_val=data.y_val, optimizer=s["optimizer"],
+               learning_rate=s["lr"], epochs=s["epochs"], batch_size=s["batch_size"], l2=s["l2"],
+               schedule=s["schedule"], random_state=s["seed"], verbose=0 if args.quiet else "auto",
+               checkpoint_dir=checkpoints, checkpoint_every=args.checkpoint_every,
+               resume=checkpoints if args.resume else None, augment=augment, max_norm=s["max_norm"],
+               patience=s["patience"])
+
+
+def evaluate_and_save(args, s, model, data, history, timing, out, data_dir):
+    """Print the trained model's figures and training time, save it with them; (training, metrics)."""
+    (seconds, plan), metrics = timing, test_metrics(model, data, history)
+    total = max(seconds, sum(history["seconds"])) if args.resume else seconds     # and the epochs before the stop
+    print(training_time(seconds, total, plan, s["time_budget"]))
+    training = {**s, "init": model.dense[0].init, "data": os.path.abspath(data_dir) if data_dir else "download cache",
+                "seconds": total, "device": args.device}
+    save_results(model, out, training, metrics, history)
+    return training, metrics
 
 
 def training_time(seconds, total, plan, budget):
