@@ -12,7 +12,8 @@ from digitnet import MLP, fit, load_mnist
 from digitnet.errors import DigitnetError
 from digitnet.io import save_model
 from digitnet.predict import predict_image
-from digitnet.preprocess import MAX_PIXELS, naive, preprocess
+from digitnet.images import MAX_PIXELS
+from digitnet.preprocess import naive, preprocess
 from fontdigits import font_digits, fonts
 
 

@@ -5,7 +5,8 @@ its aspect ratio, anti-aliased, so edges are grey) and then centring it in a 28x
 centre of mass. The ink is white (1.0) on black (0.0). A network trained on MNIST has only ever
 seen digits prepared like that, so a user's photo or drawing must be prepared the same way:
 
-    1. read      first frame, grayscale in [0, 1]; transparent pixels become background
+    1. read      first frame, upright (images.py), grayscale in [0, 1]; transparent pixels become
+                 background
     2. polarity  is the ink dark on light (paper, scans, photos) or light on dark? make it light
     3. clean     subtract the (possibly uneven) background, stretch the contrast, drop faint noise
     4. crop      to the bounding box of the ink (ignoring a sliver of stray specks)
@@ -15,16 +16,12 @@ seen digits prepared like that, so a user's photo or drawing must be prepared th
 `preprocess(image)` runs them all; `preprocess_steps(image)` returns every intermediate image
 too (docs/preprocessing.md shows them).
 """
-import io
-import warnings
-from pathlib import Path
-
 import numpy as np
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFilter
 
 from .errors import DigitnetError
+from .images import load_image
 
-MAX_PIXELS = 40_000_000        # larger images are refused: protection against decompression bombs
 WORK_SIZE = 512                # big photos are shrunk to this (longer side) before cleaning
 NOISE_FLOOR = 0.5              # the most of the stretched ink range ever treated as noise
 NOISY = 0.02                   # above this noise level (about 5/255) the image is median-filtered
@@ -32,88 +29,7 @@ MIN_CONTRAST = 0.08            # an image whose ink stands out less than this ho
 BOX, FIELD = 20, 28            # MNIST: digit fits a 20x20 box, centred in a 28x28 field
 WORK_BOX = 80                  # strokes are thinned or thickened at 4x the box size
 THICK, THIN, TARGET = 3.5, 1.2, 2.6   # stroke widths in box pixels: MNIST's run 1.4-2.7
-ORIENTATION = 0x0112          # the EXIF tag of how the camera was held
 MAX_RADIUS = WORK_BOX // 4     # the largest thinning or thickening filter, in work pixels
-
-
-def load_image(source):
-    """A PIL image from a path, the bytes of an image file, a PIL image or a NumPy array (H, W) or
-    (H, W, 3|4)."""
-    if isinstance(source, Image.Image):
-        image = source
-    elif isinstance(source, np.ndarray):
-        image = _from_array(source)
-    elif isinstance(source, (str, Path)):
-        image = _open(Path(source))
-    elif isinstance(source, (bytes, bytearray)):
-        image = _decode(io.BytesIO(source), None)
-    else:
-        raise DigitnetError(f"cannot read an image from a {type(source).__name__}: "
-                            "give a file path, the file's bytes, a PIL image or a NumPy array")
-    if image.width * image.height > MAX_PIXELS:
-        raise DigitnetError(f"image is {image.width}x{image.height} pixels, more than the "
-                            f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
-    if image.width == 0 or image.height == 0:
-        raise DigitnetError(f"the image is empty ({image.width}x{image.height} pixels)")
-    if image.mode == "F" or image.mode.startswith("I"):  # float, 16- or 32-bit gray: scaled to 8 bits by its range
-        image = _from_array(np.asarray(image))
-    return _upright(image)
-
-
-def _upright(image):
-    """The image turned as its EXIF orientation says (a phone photo is stored as the sensor saw it);
-    unchanged when that tag is missing or the EXIF data is damaged."""
-    try:
-        with warnings.catch_warnings():                  # Pillow warns of damaged EXIF: the pixels are still fine
-            warnings.simplefilter("ignore")
-            turned = image.getexif().get(ORIENTATION, 1) not in (1, None)
-            return ImageOps.exif_transpose(image) if turned else image      # no copy of an upright image
-    except Exception:                                    # Pillow's EXIF parser on forged data raises all sorts
-        return image
-
-
-def _open(path):
-    if not path.exists():
-        raise DigitnetError(f"{path}: no such file")
-    if path.is_dir():
-        raise DigitnetError(f"{path}: is a directory, not an image")
-    return _decode(path, str(path))
-
-
-def _decode(file, name):
-    """The first frame of the image in `file` (a path or a file object), decoded; `name` (None for bytes)
-    begins the messages."""
-    where = f"{name}: " if name else ""
-    try:
-        with warnings.catch_warnings():                  # Pillow's own warning for big images: we refuse them
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            warnings.simplefilter("ignore", UserWarning)     # "Corrupt EXIF data": the pixels are still fine
-            image = Image.open(file)
-        if image.width * image.height > MAX_PIXELS:      # checked from the header, before decoding
-            raise DigitnetError(f"{where}image is {image.width}x{image.height} pixels, more than the "
-                                f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
-        image.seek(0)                                    # first frame of a GIF or multi-page TIFF
-        image.load()
-    except UnidentifiedImageError:
-        raise DigitnetError(f"{where}not an image file (PNG, JPEG, BMP, GIF, TIFF, WebP, ...)") from None
-    except Image.DecompressionBombError:
-        raise DigitnetError(f"{where}image is too large to decode safely; scale it down first") from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise DigitnetError(f"{where}the image file is corrupt or truncated ({e})") from None
-    return image
-
-
-def _from_array(a):
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
-        raise DigitnetError(f"an image array must have shape (H, W), (H, W, 3) or (H, W, 4), got {a.shape}")
-    if a.dtype == bool:                                  # a mask such as image > 128: ink where True
-        a = a.astype(np.uint8) * 255
-    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a) or not np.isfinite(a).all():
-        raise DigitnetError("an image array must hold finite real numbers")
-    if a.dtype != np.uint8:                              # floats in [0, 1] or any other range
-        scale = 255.0 if a.max() <= 1.0 else 255.0 / max(float(a.max()), 1.0)
-        a = np.clip(np.clip(a.astype(np.float64), 0, None) * scale, 0, 255).astype(np.uint8)   # negatives: 0
-    return Image.fromarray(a)
 
 
 def grayscale(image):

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 from ..atomic import atomic_write
 from ..errors import DigitnetError
 from ..predict import predict_image
-from ..preprocess import load_image
+from ..images import load_image
 from .common import add_device_argument, check_output_file, load_digit_model, model_path, nonempty_path, percent
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
