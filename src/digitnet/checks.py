@@ -3,6 +3,7 @@ DigitnetError that names it and says what would do.
 
     check_input(X, n_in)              pixels: an (n, n_in) float32 array
     check_labels(y, n, n_classes)     labels: an (n,) int64 array of class numbers
+    check_no_builders(**given)        MLP(layers=...): no sizes, activation, ... beside them
     real(value)                       a real number, not a bool (a 0-d array counts)
     whole(value, least)               a whole number (a 0-d array counts), at least `least`
 """
@@ -64,6 +65,13 @@ def check_labels(y, n, n_classes, what=""):
         bad = y[(y < 0) | (y >= n_classes)][0].item()
         raise DigitnetError(f"label {bad!r} is not a class of this network: labels must be 0 to {n_classes - 1}")
     return y.astype(np.int64)
+
+
+def check_no_builders(**given):
+    """Refuse the settings that build layers (True in `given`) beside ready-made layers: they'd be ignored."""
+    if any(given.values()):
+        raise DigitnetError(f"{', '.join(n for n, g in given.items() if g)} build the layers, and layers= gives "
+                            "them ready-made: give one or the other")
 
 
 def scalar(value):

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .backend import array_module, device_name, namespace, random_generator, to_device, to_numpy
-from .checks import check_input, check_labels, real, scalar, whole
+from .checks import check_input, check_labels, check_no_builders, real, scalar, whole
 from .errors import DigitnetError
 from .init import DEFAULT_INIT, INITIALIZERS
 from .layers import ACTIVATIONS, Dense, Dropout, Sigmoid
@@ -71,13 +71,6 @@ def build_layers(sizes, activation="relu", loss="ce", init=None, dropout=0.0, rn
 DEFAULT_SIZES = (784, 256, 128, 10)
 
 
-def _nothing_besides(**given):
-    """Refuse the settings that build layers (True in `given`) beside ready-made layers: they'd be ignored."""
-    if any(given.values()):
-        raise DigitnetError(f"{', '.join(n for n, g in given.items() if g)} build the layers, and layers= gives "
-                            "them ready-made: give one or the other")
-
-
 class MLP:
     """A multilayer perceptron classifier.
 
@@ -101,8 +94,8 @@ class MLP:
         if layers is None:
             layers = build_layers(sizes, activation, loss, init, dropout, self.rng, input_dropout)
         else:
-            _nothing_besides(sizes=sizes is not DEFAULT_SIZES, activation=activation != "relu",
-                             init=init is not None, dropout=dropout != 0, input_dropout=input_dropout != 0)
+            check_no_builders(sizes=sizes is not DEFAULT_SIZES, activation=activation != "relu",
+                              init=init is not None, dropout=dropout != 0, input_dropout=input_dropout != 0)
         self.layers = list(layers)
         for layer in self.layers:
             if isinstance(layer, type) or not hasattr(layer, "forward"):
