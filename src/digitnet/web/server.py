@@ -16,16 +16,15 @@ Limits of a socket per worker: connections waiting in the queue of a worker that
 port in the second or two before the first one's workers listen would share the port with it.
 """
 import errno
-import signal
 import socket
 import sys
-import threading
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from ..errors import DigitnetError
+from ..interrupt import terminate_like_interrupt
 
 SPREAD = sys.platform == "linux"      # elsewhere SO_REUSEPORT does not balance: the workers share one socket
 
@@ -77,19 +76,11 @@ def run(app, sock, workers):
     processes, until Ctrl-C or SIGTERM, after which it shuts down and returns: a server's normal end.
     (One uvicorn process sends itself the signal again once shut down; SIGTERM then raises here too.)"""
     config = uvicorn.Config(app, factory=True, workers=workers, log_level="warning", **UVICORN_SETTINGS)
-    main = threading.current_thread() is threading.main_thread()        # where signal handlers can be set
-    previous = signal.signal(signal.SIGTERM, _stopped) if main else None
     try:
-        if workers == 1:
-            uvicorn.Server(config).run(sockets=[sock])
-        else:
-            Multiprocess(config, sockets=[sock]).run()
+        with terminate_like_interrupt():                  # SIGTERM: a KeyboardInterrupt, as Ctrl-C
+            if workers == 1:
+                uvicorn.Server(config).run(sockets=[sock])
+            else:
+                Multiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:
         pass
-    finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _stopped(number, frame):
-    raise KeyboardInterrupt
