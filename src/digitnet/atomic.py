@@ -15,11 +15,23 @@ def check_writable(folder):
     nearest part of it that exists must be a folder that takes a temp file. NotADirectoryError names
     a file in the way; any other OSError is the test write's. A command calls this at its start, so as
     not to fail after its work."""
-    folder = Path(folder)
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    existing = nearest_existing(folder)
     if not existing.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, "is a file, not a folder", str(existing))
     tempfile.TemporaryFile(dir=existing).close()
+
+
+def nearest_existing(folder):
+    """`folder`, or the nearest of its parents that exists."""
+    folder = Path(folder).absolute()
+    return next(p for p in (folder, *folder.parents) if p.exists())
+
+
+def write_problem(folder, error):
+    """What an OSError from writing into `folder` means, in a few words: a file where a folder on the
+    way should be, or the error's own."""
+    existing = nearest_existing(folder)
+    return error.strerror or str(error) if existing.is_dir() else f"{existing} is a file, not a folder"
 
 
 def usual_mode():

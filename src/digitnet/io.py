@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from .atomic import atomic_write
+from .atomic import atomic_write, write_problem
 from .backend import to_numpy
 from .checks import real
 from .errors import ModelFileError
@@ -61,17 +61,9 @@ def save_model(model, path, **metadata):
         with atomic_write(path) as f:
             np.savez(f, metadata=np.array(text), **arrays)
     except OSError as e:                               # named by the user's path, not atomic_write's temp file
-        raise ModelFileError(f"cannot save the model to {path}: {_write_problem(path, e)}; choose a path in a "
-                             "folder you can write to") from None
+        raise ModelFileError(f"cannot save the model to {path}: {write_problem(Path(path).parent, e)}; choose a "
+                             "path in a folder you can write to") from None
     return Path(path)
-
-
-def _write_problem(path, e):
-    """What an OSError from writing `path` means, in a few words."""
-    in_the_way = next(p for p in Path(path).absolute().parents if p.exists())
-    if not in_the_way.is_dir():
-        return f"{in_the_way} is a file, not a folder"
-    return e.strerror or str(e)
 
 
 def model_metadata(model, **metadata):

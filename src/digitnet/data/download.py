@@ -31,7 +31,7 @@ import zlib
 from pathlib import Path
 from typing import Sequence
 
-from digitnet.atomic import usual_mode
+from digitnet.atomic import usual_mode, write_problem
 from digitnet.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,8 @@ def download_mnist(
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        in_the_way = next(p for p in dest.absolute().parents if p.exists()) if not dest.exists() else dest
-        problem = f"{in_the_way} is a file, not a folder" if not in_the_way.is_dir() else e.strerror or e
-        raise DataError(f"{dest}: cannot create the data directory ({problem}); choose another folder") from None
+        raise DataError(f"{dest}: cannot create the data directory ({write_problem(dest, e)}); choose another "
+                        f"folder") from None
     try:
         for name, sha256 in FILES.items():
             target = dest / name
