@@ -92,6 +92,11 @@ def check_output_file(file, what, example=None):
     check_writable(real.parent, what)
 
 
+def plural(n, word):
+    """'1 epoch', '8 epochs'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def percent(fraction):
     return f"{100 * fraction:.2f}%"
 

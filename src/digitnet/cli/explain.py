@@ -8,7 +8,7 @@ from ..layers import ACTIVATIONS
 from ..losses import LOSSES
 from ..network import MLP
 from ..optimizers import SGD
-from .common import add_data_argument, layer_sizes, seed
+from .common import add_data_argument, layer_sizes, plural, seed
 
 LOSS_WORDS = {"ce": "softmax cross-entropy", "mse": "quadratic cost on sigmoid outputs"}
 
@@ -57,7 +57,7 @@ def run(args):
                   else "row convention: one image per row, z = x @ W + b")
     hidden = f" {args.activation}" if len(sizes) > 2 else ""                 # no hidden layer: no activation
     print(f"{'-'.join(map(str, sizes))}{hidden}, {LOSS_WORDS[args.loss]}; one step of SGD "
-          f"(lr {args.lr:g}) on {args.batch} MNIST training image{'s' * (args.batch != 1)} "
+          f"(lr {args.lr:g}) on {plural(args.batch, 'MNIST training image')} "
           f"(labels {' '.join(map(str, y))})")
     print(f"{convention} (docs/math.md §1 and §11)")
     stage = None

@@ -5,7 +5,7 @@ from ..errors import DigitnetError
 from ..gradcheck import TOLERANCE, check_network, float64_network
 from ..layers import ACTIVATIONS
 from ..losses import LOSSES
-from .common import layer_sizes, seed
+from .common import layer_sizes, plural, seed
 
 
 def add_parser(sub):
@@ -45,7 +45,7 @@ def run(args):
     x, y = rng.standard_normal((args.batch, args.sizes[0])), rng.integers(0, args.sizes[-1], args.batch)
     hidden = f" {args.activation}" if len(args.sizes) > 2 else ""               # no hidden layer: no activation
     print(f"{'-'.join(map(str, args.sizes))}{hidden}, loss {args.loss}, dropout {args.dropout:g}, "
-          f"l2 {args.l2:g}: float64, {args.batch} random input{'s' * (args.batch != 1)}, centred differences "
+          f"l2 {args.l2:g}: float64, {plural(args.batch, 'random input')}, centred differences "
           f"with eps 1e-6")
     checks = check_network(model, x, y, l2=args.l2)
     for check in checks:

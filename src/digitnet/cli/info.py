@@ -1,7 +1,7 @@
 """`digitnet info`: what a model file holds: its layers, how it was trained, what it scored."""
 from ..augment import USED
 from ..io import load_model
-from .common import AUGMENT, MODEL_HELP, model_path, nonempty_path, percent
+from .common import AUGMENT, MODEL_HELP, model_path, nonempty_path, percent, plural
 
 
 def add_parser(sub):
@@ -11,10 +11,6 @@ def add_parser(sub):
     p.add_argument("model", nargs="?", type=nonempty_path, metavar="MODEL",
                    help=MODEL_HELP)
     p.set_defaults(run=run)
-
-
-def plural(n, word):
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def epochs(t):

@@ -23,7 +23,7 @@ from ..schedules import SCHEDULES
 from ..settings import check_settings
 from ..training import fit
 from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
-                     check_output_file, check_writable, make_augment, nonempty_path, percent, seed)
+                     check_output_file, check_writable, make_augment, nonempty_path, percent, plural, seed)
 from .train_settings import COMMAND, DEFAULT_LR, DEFAULTS, resumed_settings, settings
 
 
@@ -145,7 +145,7 @@ def print_header(s, model, data, device, augment, plan=None):
     n = len(data.x_train)
     batch = f"batch {s['batch_size']}" if s["batch_size"] < n else f"full batch of {n:,}"
     print(f"training: {s['optimizer']} lr {s['lr']:g} ({s['schedule']}), {batch}, "
-          f"{s['epochs']} epoch{'s' * (s['epochs'] != 1)}, l2 {s['l2']:g}, dropout {s['dropout']:g}, "
+          f"{plural(s['epochs'], 'epoch')}, l2 {s['l2']:g}, dropout {s['dropout']:g}, "
           + "".join(f"{e}, " for e in extras if e) + f"seed {s['seed']}", flush=True)
     if augment.kind != "none":
         print("augmentation: " + ", ".join(f"{k} {v:g}" if k != "kind" else v for k, v in augment.settings().items()))
