@@ -246,7 +246,8 @@ def train_network(args, s, model, data, augment, checkpoints):
 
 def evaluate_and_save(args, s, model, data, history, timing, out, data_dir):
     """Print the trained model's figures and training time, save it with them; (training, metrics)."""
-    (seconds, plan), metrics = timing, test_metrics(model, data, history)
+    seconds, plan = timing
+    metrics = test_metrics(model, data, history)
     total = max(seconds, sum(history["seconds"])) if args.resume else seconds     # and the epochs before the stop
     print(training_time(seconds, total, plan, s["time_budget"]))
     training = {**s, "init": model.dense[0].init, "data": os.path.abspath(data_dir) if data_dir else "download cache",
