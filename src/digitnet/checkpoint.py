@@ -17,8 +17,11 @@ then rename), so that the last good one survives any crash:
 `checkpoint_every` minutes, and when it is asked to stop); `fit(..., resume=DIR)`
 reads it back, refuses it if it was made for another network, other data or
 other settings, and continues: the weights come out bit-identical to an
-unbroken run's. Reading never unpickles.
+unbroken run's. Reading never unpickles. While a run uses DIR it holds DIR/lock
+(`claim`), so that a second run given the same folder stops at once instead of
+writing its checkpoints over the first's.
 """
+import contextlib
 import hashlib
 import json
 import time
@@ -27,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from .atomic import atomic_write
 from .backend import to_device, to_numpy
@@ -34,6 +38,7 @@ from .errors import DigitnetError, TrainingDiverged
 from .optimizers import OPTIMIZERS, Optimizer
 
 FORMAT, VERSION, NAME = "digitnet-checkpoint", 1, "checkpoint.npz"
+LOCK = "lock"                      # held by the run that uses the folder (claim)
 UNRECORDED = "unrecorded"          # a setting an older checkpoint did not record: resumed with any value
 ADDED = {"augment": {"kind": "none"}, "max_norm": None, "patience": None,     # settings newer than version 1
          "validation": UNRECORDED, "optimizer_settings": UNRECORDED}
@@ -57,6 +62,29 @@ class Position:
     best_epoch: int = None            # early stopping: the epoch of the lowest validation loss so far,
     best_loss: float = None           # and that loss (its weights are the array best_params)
     history: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def claim(directory):
+    """Hold DIR/lock (creating DIR) while the block runs; CheckpointError at once if another run holds it.
+
+    The lock is the operating system's (filelock: flock on Unix), so it is let go when its process
+    ends, however it ends: a killed run's folder can be resumed from. Claims of one folder by one
+    thread nest (the CLI claims it, then fit does). `directory` None claims nothing."""
+    if directory is None:
+        yield
+        return
+    lock = FileLock(Path(directory) / LOCK, timeout=0, is_singleton=True)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise CheckpointError(f"{directory}: another training run is using this checkpoint folder; wait for it "
+                              f"to end, or give this run another folder (digitnet train: another --out or "
+                              f"--checkpoint-dir)") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def fingerprint(x, y):

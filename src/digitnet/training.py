@@ -121,7 +121,7 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     saver = checkpoint.Saver(checkpoint_dir, checkpoint_every, model, opt, settings, best)
     finder = RateFinder(train_step, model, opt, x, y, batch_size, l2)   # keeps the starting weights
     try:
-        with StopRequests() as stop:
+        with StopRequests() as stop, checkpoint.claim(checkpoint_dir):
             history = _epochs(model, opt, (x, y), (x_val, y_val), steps, position, progress.level(verbose),
                               callbacks, saver, stop)
     except TrainingDiverged as e:

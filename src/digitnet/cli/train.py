@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..budget import check_seconds, epochs_within
-from ..checkpoint import NAME
+from ..checkpoint import LOCK, NAME, claim
 from ..data import load_mnist
 from ..errors import DigitnetError, TrainingDiverged
 from ..init import DEFAULT_INIT, INITIALIZERS
@@ -199,39 +199,40 @@ def run(args):
         print(f"digitnet: stopped by {signal.Signals(e.signal).name} while timing steps for --time-budget; "
               f"nothing was trained", file=sys.stderr)
         return e.exit_status
-    if not args.resume:
-        write_json(checkpoints / COMMAND, {"settings": s, "out": os.path.abspath(out),      # resumed from anywhere
-                                           "data": data_dir and os.path.abspath(data_dir),
-                                           "temporary": temporary})
-    print_header(s, model, data, args.device, augment, plan)
-    if args.resume:
-        print(f"resuming from the checkpoint in {checkpoints}", flush=True)
-    start = time.perf_counter()
-    try:
-        history = train_network(args, s, model, data, augment, checkpoints)
-    except TrainingInterrupted as e:
-        print(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with `digitnet train --resume "
-              f"{checkpoints}`", file=sys.stderr)
-        return e.exit_status
-    except TrainingDiverged:
-        if temporary:                                         # nothing in it is worth resuming
+    with claim(checkpoints):                                  # a second run given this folder stops here
+        if not args.resume:
+            write_json(checkpoints / COMMAND, {"settings": s, "out": os.path.abspath(out),      # resumed from anywhere
+                                               "data": data_dir and os.path.abspath(data_dir),
+                                               "temporary": temporary})
+        print_header(s, model, data, args.device, augment, plan)
+        if args.resume:
+            print(f"resuming from the checkpoint in {checkpoints}", flush=True)
+        start = time.perf_counter()
+        try:
+            history = train_network(args, s, model, data, augment, checkpoints)
+        except TrainingInterrupted as e:
+            print(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with `digitnet train --resume "
+                  f"{checkpoints}`", file=sys.stderr)
+            return e.exit_status
+        except TrainingDiverged:
+            if temporary:                                         # nothing in it is worth resuming
+                remove_checkpoint(checkpoints)
+            raise
+        seconds = time.perf_counter() - start
+        try:
+            training, metrics = evaluate_and_save(args, s, model, data, history, (seconds, plan), out, data_dir)
+        except KeyboardInterrupt as e:                            # Ctrl-C or SIGTERM before the model file is whole
+            print(f"digitnet: stopped before the model was saved; the checkpoint in {checkpoints} keeps the trained "
+                  f"network: resume with `digitnet train --resume {checkpoints}`", file=sys.stderr)
+            return getattr(e, "exit_status", 130)
+        if temporary:                                             # the default checkpoint was only a safety net
             remove_checkpoint(checkpoints)
-        raise
-    seconds = time.perf_counter() - start
-    try:
-        training, metrics = evaluate_and_save(args, s, model, data, history, (seconds, plan), out, data_dir)
-    except KeyboardInterrupt as e:                            # Ctrl-C or SIGTERM before the model file is whole
-        print(f"digitnet: stopped before the model was saved; the checkpoint in {checkpoints} keeps the trained "
-              f"network: resume with `digitnet train --resume {checkpoints}`", file=sys.stderr)
-        return getattr(e, "exit_status", 130)
-    if temporary:                                             # the default checkpoint was only a safety net
-        remove_checkpoint(checkpoints)
-    if args.report:
-        from ..report import write_report
-        model.to("cpu")                                       # the figures are drawn from NumPy arrays
-        meta = model_metadata(model, training=training, metrics=metrics, history=history)  # as saved
-        print(f"report: {write_report(model, meta, data, args.report, source=out)}")
-    return 0
+        if args.report:
+            from ..report import write_report
+            model.to("cpu")                                       # the figures are drawn from NumPy arrays
+            meta = model_metadata(model, training=training, metrics=metrics, history=history)  # as saved
+            print(f"report: {write_report(model, meta, data, args.report, source=out)}")
+        return 0
 
 
 def train_network(args, s, model, data, augment, checkpoints):
@@ -288,7 +289,7 @@ def budget_plan(args, s, model, data, augment):
 
 def remove_checkpoint(directory):
     """Remove the files this command wrote into `directory`, and the directory if that empties it."""
-    for name in (NAME, COMMAND):
+    for name in (NAME, COMMAND, LOCK):
         (directory / name).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         directory.rmdir()
