@@ -88,6 +88,27 @@ def test_explain_records_the_real_step():
     assert "forward" not in vars(model.layers[0])               # the recorder has let go of the layers
 
 
+def test_explain_writes_true_equations_through_dropout_masks():
+    """With dropout every printed equation holds for the printed numbers: the next layer reads a1'
+    (x' with input dropout), and the gradient goes back through the mask; with l2 the update
+    also takes l2 * W."""
+    rng = np.random.default_rng(1)
+    x, y = rng.random((5, 784), dtype=np.float32), rng.integers(0, 10, 5)
+    model = MLP(sizes=(784, 10, 10), input_dropout=0.2, dropout=0.5, random_state=1)
+    W1 = model.dense[0].W.copy()
+    tensors = explain_step(model, SGD(0.1), x, y, l2=0.5)
+    step = {t.name: t.value for t in tensors}
+    assert [t.name for t in tensors][:6] == ["x", "x'", "z1", "a1", "a1'", "z2"]
+    close = dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(step["z1"], step["x'"] @ W1 + model.dense[0].b - step["Δb1"], **close)
+    np.testing.assert_allclose(step["dW2"], step["a1'"].T @ step["dz2"], **close)
+    alive = step["a1"] > 0                                       # where the mask can be read off a1' / a1
+    np.testing.assert_allclose(step["da1"][alive], (step["da1'"] * step["a1'"])[alive] / step["a1"][alive], **close)
+    np.testing.assert_allclose(step["dz1"], step["da1"] * (step["z1"] > 0), **close)
+    np.testing.assert_allclose(step["dW1"], step["x'"].T @ step["dz1"], **close)
+    np.testing.assert_allclose(step["ΔW1"], -0.1 * (step["dW1"] + 0.5 * W1), rtol=1e-4, atol=1e-7)
+
+
 @pytest.fixture(scope="module")
 def data_home(mnist_dir, tmp_path_factory):
     """A DIGITNET_DATA folder holding the MNIST files, as `digitnet download` leaves it."""

@@ -146,6 +146,8 @@ ZOO = {
                                r"argument --seed: '-1': a seed is a whole number from 0"),
     "argument l2 too large for gradcheck": (lambda t, m: ["gradcheck", "--l2", "1e4"],
                                             r"--l2 10000: too large to check: .* check with at most 10"),
+    "argument dropout 1 for gradcheck": (lambda t, m: ["gradcheck", "--dropout", "1"],
+                                         r"^digitnet: error: --dropout 1: must be at least 0 and below 1"),
     "argument seed negative gradcheck": (lambda t, m: ["gradcheck", "--seed", "-2"], r"'-2': a seed is a whole number"),
     "argument seed not a number explain": (lambda t, m: ["explain", "--seed", "x"], r"'x': a seed is a whole number"),
     "argument resume a model file": (lambda t, m: ["train", "--data", m, "--resume", model_file(t)],

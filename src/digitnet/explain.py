@@ -9,6 +9,11 @@ order, named as docs/math.md names them (§11):
     backward  dz2, dW2, db2, da1, dz1, ...   from the loss back to the first layer
     update    ΔW1, Δb1, ...                  what the optimizer changed
 
+With dropout, a layer's output a_k is multiplied by its mask into a_k' (x' for
+input dropout), which the next layer reads, and the backward pass goes
+through the same mask: da_k = da_k' * mask. With `l2`, dW is the loss's
+gradient only: the update also takes l2 * W (train_step).
+
 With `column=True` every tensor is given as the column convention of many
 tutorials writes it (docs/math.md §1): A0 = x.T (784, m), W1 (n1, 784),
 Z1 = W1 · A0 + b1, dW1 = dZ1 · A0.T, db1 (n1, 1). The numbers are the same,
@@ -53,18 +58,22 @@ def explain_step(model, optimizer, x, y, l2=0.0, column=False):
 FUNCTION = {cls.__name__: name for name, cls in ACTIVATIONS.items()}       # ReLU -> relu, as in the formulas
 
 
-def describe(kind, k, last, f="", w=(0, 0)):
+def describe(kind, k, last, f="", w=(0, 0), dropped=False):
     """((row name, row formula), (column name, column formula), how the value turns into the column
     form: "T" transposed, "col" a column vector, "" as it is) of a tensor of kind `kind` at layer k.
-    `f` names the activation, `w` is the shape (n_in, n_out) of layer k's W."""
+    `f` names the activation, `w` is the shape (n_in, n_out) of layer k's W; `dropped`: layer k reads
+    its input through a dropout mask (a_(k-1)', not a_(k-1))."""
     a, A = ("x", "A0") if k == 1 else (f"a{k - 1}", f"A{k - 1}")
+    a, A = (a + "'", A + "'") if dropped else (a, A)
+    out, Out = ("x", "A0") if k == 0 else (f"a{k}", f"A{k}")          # k 0: the input, for input dropout
     n_in, n_out = w
     table = {
         "x": (("x", "the batch, one image per row"), ("A0", "x.T, one image per column"), "T"),
         "z": ((f"z{k}", f"{a} @ W{k} + b{k}    W{k} ({n_in}, {n_out}), b{k} ({n_out},)"),
               (f"Z{k}", f"W{k} · {A} + b{k}    W{k} ({n_out}, {n_in}), b{k} ({n_out}, 1)"), "T"),
         "a": ((f"a{k}", f"{f}(z{k})"), (f"A{k}", f"{f}(Z{k})"), "T"),
-        "a'": ((f"a{k}'", f"a{k} * mask (dropout)"), (f"A{k}'", f"A{k} * mask (dropout)"), "T"),
+        "a'": ((f"{out}'", f"{out} * mask (dropout)"), (f"{Out}'", f"{Out} * mask (dropout)"), "T"),
+        "da'": ((f"da{k}", f"da{k}' * mask"), (f"dA{k}", f"dA{k}' * mask"), "T"),
         "p": (("p", f"softmax(z{last})"), (f"A{last}", f"softmax(Z{last}), column by column"), "T"),
         "L_ce": (("L", "-mean_i log p[i, y_i]"), ("L", f"-mean_i log A{last}[y_i, i]"), ""),
         "L_mse": (("L", f"mean_i 0.5 ||a{last}[i] - Y[i]||^2"),
@@ -73,7 +82,7 @@ def describe(kind, k, last, f="", w=(0, 0)):
         "da_mse": ((f"da{k}", f"(a{k} - Y) / batch"), (f"dA{k}", f"(A{k} - Y) / m"), "T"),
         "dW": ((f"dW{k}", f"{a}.T @ dz{k}"), (f"dW{k}", f"dZ{k} · {A}.T"), "T"),
         "db": ((f"db{k}", f"dz{k}.sum(0)"), (f"db{k}", f"dZ{k} summed over the columns"), "col"),
-        "da": ((f"da{k - 1}", f"dz{k} @ W{k}.T"), (f"dA{k - 1}", f"W{k}.T · dZ{k}"), "T"),
+        "da": ((f"d{a}", f"dz{k} @ W{k}.T"), (f"d{A}", f"W{k}.T · dZ{k}"), "T"),
         "dz": ((f"dz{k}", f"da{k} * {f}'(z{k})"), (f"dZ{k}", f"dA{k} * {f}'(Z{k})"), "T"),
         "ΔW": ((f"ΔW{k}", f"W{k} after the update - before"), (f"ΔW{k}", "the same, transposed"), "T"),
         "Δb": ((f"Δb{k}", f"b{k} after the update - before"), (f"Δb{k}", "the same, a column"), "col"),
@@ -91,9 +100,11 @@ class _Recorder:
             k += isinstance(layer, Dense)
             self.number.append(k)
         self.last = k
+        self.dropped = {self.number[i] for i, layer in enumerate(model.layers)     # Dense k reads a_(k-1)'
+                        if isinstance(layer, Dense) and i and isinstance(model.layers[i - 1], Dropout)}
 
     def add(self, stage, kind, k, value, f="", w=(0, 0)):
-        row, col, how = describe(kind, k, self.last, f, w)
+        row, col, how = describe(kind, k, self.last, f, w, dropped=k in self.dropped)
         name, formula = col if self.column else row
         value = to_numpy(value).copy()
         if self.column:
@@ -137,7 +148,9 @@ class _Recorder:
                 self.add("backward", "db", k, layer.db)
                 if dx is not None:
                     self.add("backward", "da", k, dx)
-            elif not isinstance(layer, Dropout):
+            elif isinstance(layer, Dropout):
+                self.add("backward", "da'", k, dx)
+            else:
                 self.add("backward", "dz", k, dx, f)
             return dx
         return recorded

@@ -21,7 +21,7 @@ def add_parser(sub):
     add_data_argument(p)
     p.add_argument("--sizes", default="784,10,10", type=layer_sizes, metavar="SIZES",
                    help="layer sizes, 784 first and 10 last (default 784,10,10)")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation (default relu)")
     p.add_argument("--loss", choices=sorted(LOSSES), default="ce", help="ce (default) or mse")
     p.add_argument("--batch", type=int, default=4, metavar="N", help="images in the batch (default 4)")
     p.add_argument("--lr", type=float, default=0.1, metavar="RATE", help="SGD's learning rate (default 0.1)")

@@ -16,9 +16,10 @@ def add_parser(sub):
                                    "exits with status 1 if any is 1e-6 or more.")
     p.add_argument("--sizes", default="20,12,10", type=layer_sizes, metavar="SIZES",
                    help="layer sizes (default 20,12,10)")
-    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu", help="hidden activation (default relu)")
     p.add_argument("--loss", choices=sorted(LOSSES), default="ce", help="ce (default) or mse")
-    p.add_argument("--dropout", type=float, default=0.0, metavar="RATE", help="dropout after each hidden layer")
+    p.add_argument("--dropout", type=float, default=0.0, metavar="RATE",
+                   help="dropout after each hidden layer (default 0)")
     p.add_argument("--l2", type=float, default=0.0, metavar="LAMBDA", help="L2 weight decay (default 0)")
     p.add_argument("--batch", type=int, default=8, metavar="N", help="random inputs in the batch (default 8)")
     p.add_argument("--seed", type=seed, default=0, help="seed of the weights and inputs (default 0)")
@@ -31,6 +32,8 @@ MAX_L2 = 10           # above about 1000 the biases' finite differences drown in
 def run(args):
     if not 1 <= args.batch <= 1000:
         raise DigitnetError(f"--batch {args.batch}: must be 1 to 1000")
+    if not 0 <= args.dropout < 1:
+        raise DigitnetError(f"--dropout {args.dropout:g}: must be at least 0 and below 1, e.g. 0.2")
     if not np.isfinite(args.l2) or args.l2 < 0:
         raise DigitnetError(f"--l2 {args.l2}: must be zero or a small positive number, e.g. 1e-4")
     if args.l2 > MAX_L2:
