@@ -5,6 +5,8 @@ import asyncio
 
 import httpx
 from fastapi import FastAPI, HTTPException
+from python_multipart.exceptions import MultipartParseError
+from starlette.formparsers import MultiPartParser
 
 from digitnet import load_mnist, load_model
 from digitnet.web.app import create_app, save_drawing
@@ -109,3 +111,20 @@ def test_drawings_saved_in_the_same_second_are_all_kept(tmp_path):
     body = {"image": data_url(drawn_one()), "label": 4}
     saved = {save_drawing(tmp_path, body)["saved"] for _ in range(50)}
     assert len(saved) == 50 and len(list((tmp_path / "4").iterdir())) == 50
+
+
+def test_a_parse_error_that_older_starlette_lets_through_is_a_400(small_model_file, monkeypatch):
+    """Before starlette 1.7 python-multipart's MultipartParseError came out of request.form() as it is."""
+    def parse(self):
+        raise MultipartParseError("Did not find boundary character 103 at index 2")
+    monkeypatch.setattr(MultiPartParser, "parse", parse)
+    model = load_model(small_model_file)
+
+    async def answer():
+        transport = httpx.ASGITransport(app=create_app(model, model.metadata))
+        async with httpx.AsyncClient(transport=transport, base_url="http://digitnet") as client:
+            return await client.post("/api/predict", content=b"garbage",
+                                     headers={"content-type": "multipart/form-data; boundary=x"})
+    response = asyncio.run(answer())
+    assert response.status_code == 400
+    assert response.json()["error"] == "malformed multipart upload: Did not find boundary character 103 at index 2"

@@ -163,15 +163,16 @@ async def digit_input(request):
 async def uploaded_file(request):
     """The bytes of the file a multipart request sends in its field 'file'. Starlette's form parser
     refuses a malformed body with a MultiPartException, or with an HTTPException when the request
-    came through the middleware stack (the scope names the app): either way, a BadRequest."""
+    came through the middleware stack (the scope names the app), and before starlette 1.7 let
+    python-multipart's own parse errors (ValueErrors) through: each is a BadRequest."""
     try:
         async with request.form() as form:                  # closes the form's files afterwards
             upload = form.get("file")
             if upload is None or isinstance(upload, str):
                 raise BadRequest("a multipart upload must send the image in a field named 'file'")
             return await upload.read()
-    except (MultiPartException, HTTPException) as e:
-        reason = e.detail if isinstance(e, HTTPException) else e.message
+    except (MultiPartException, HTTPException, ValueError) as e:
+        reason = e.detail if isinstance(e, HTTPException) else getattr(e, "message", str(e))
         raise BadRequest(f"malformed multipart upload: {reason}") from None
 
 
