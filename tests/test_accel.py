@@ -120,3 +120,24 @@ def test_with_openmp_threads_already_started_the_loop_keeps_to_one_core():
     layer, parallel = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                      check=True).stdout.split()
     assert (parallel == "True") == (layer != "omp")
+
+
+def test_loops_compile_where_numba_may_not_cache_them(monkeypatch):
+    """A package installed read-only (by root) and run by a user without a writable home: numba
+    finds nowhere to cache the compiled loops and njit(cache=True) raises. They compile anyway."""
+    import numba.core.dispatcher
+
+    def no_locator(py_func):
+        raise RuntimeError(f"cannot cache function {py_func.__qualname__!r}: no locator available for file ...")
+    monkeypatch.setattr(numba.core.dispatcher, "FunctionCache", no_locator)
+    adam, warp = accel._numba_kernel.__wrapped__(), accel._warp_kernel.__wrapped__()
+    p, g = np.ones(3, np.float32), np.array([1, -1, 0], np.float32)
+    m, v = np.zeros(3, np.float32), np.zeros(3, np.float32)
+    adam(p, g, m, v, *np.float32([0.9, 0.999, 0.1, 0.001, 0.1, 1e-8, 1e-30, 0]))
+    np.testing.assert_allclose(p, 1 - 0.1 * (0.1 * g) / (np.sqrt(0.001 * g * g) + 1e-8), rtol=1e-6)
+    image = np.arange(16, dtype=np.float32).reshape(1, 4, 4)
+    out = np.empty((1, 2, 2), np.float32)
+    empty = np.zeros((0, 2, 2), np.float32)
+    warp(np.pad(image[:, 1:3, 1:3], ((0, 0), (1, 1), (1, 1))), np.eye(2, dtype=np.float32)[None],
+         np.zeros((1, 2), np.float32), empty, empty, False, out)
+    np.testing.assert_array_equal(out, image[:, 1:3, 1:3])     # the identity map

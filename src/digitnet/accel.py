@@ -78,7 +78,7 @@ def _numba_kernel():
     """The compiled CPU loop, or None without numba."""
     try:
         import numba
-        from numba import njit, prange
+        from numba import prange
     except ImportError:
         return None
 
@@ -90,11 +90,20 @@ def _numba_kernel():
             v[i] = zero if v_i < tiny else v_i
             p[i] -= lr_t * m[i] / (math.sqrt(v[i]) + eps_t)
 
+    return _compiled(adam_loop, numba)
+
+
+def _compiled(loop, numba):
+    """`loop` compiled by numba: its prange parallel over numba's threads, and cached on disk for the
+    next run where numba finds a place it may write (beside this file, else under the home folder)."""
     # error_model="numpy": IEEE arithmetic as in NumPy (x / 0 is inf, not an exception), which also
     # lets the loop use SIMD instructions
     if _openmp_threads(numba):
-        return njit(error_model="numpy")(adam_loop)         # prange is range: one core, no thread pool
-    return njit(parallel=True, cache=True, error_model="numpy")(adam_loop)
+        return numba.njit(error_model="numpy")(loop)        # prange is range: one core, no thread pool
+    try:
+        return numba.njit(parallel=True, cache=True, error_model="numpy")(loop)
+    except RuntimeError:            # "no locator available": a read-only install without a writable home
+        return numba.njit(parallel=True, error_model="numpy")(loop)
 
 
 def _openmp_threads(numba):
@@ -151,7 +160,7 @@ def _warp_kernel():
     images with a zero border (source points clamped into it, as augment.bilinear does)."""
     try:
         import numba
-        from numba import njit, prange
+        from numba import prange
     except ImportError:
         return None
 
@@ -174,6 +183,4 @@ def _warp_kernel():
                     lower = padded[i, r0 + 1, c0] * (one - fc) + padded[i, r0 + 1, c0 + 1] * fc
                     out[i, r, c] = upper * (one - fr) + lower * fr
 
-    if _openmp_threads(numba):
-        return njit(error_model="numpy")(warp_loop)
-    return njit(parallel=True, cache=True, error_model="numpy")(warp_loop)
+    return _compiled(warp_loop, numba)
