@@ -261,3 +261,11 @@ def test_a_preset_without_out_keeps_the_default_model(mnist_dir, isolated_dirs):
     result = digitnet("train", "--preset", "cross-entropy-94", "--data", mnist_dir, "--quiet")
     assert default.read_bytes() == b"the user's own model"
     assert f"saved model to {home / 'cross-entropy-94.npz'}" in result.stdout
+
+
+def test_an_unwritable_default_model_is_not_blamed_on_a_flag_never_given(mnist_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITNET_HOME", str(tmp_path / "a-file"))
+    (tmp_path / "a-file").write_text("")
+    assert_one_line_error(digitnet("train", "--data", mnist_dir, "--epochs", 1, check=False),
+                          rf"^digitnet: error: the default model file {tmp_path}/a-file/model\.npz \(choose another "
+                          rf"with --out\): {tmp_path}/a-file is a file, not a folder")

@@ -181,11 +181,12 @@ def test_download_command(mirror, tmp_path):
 
     def download(dest, *prefixes):
         args = [a for p in prefixes for a in ("--mirror", mirror.url(p))]
-        return subprocess.run([sys.executable, "-m", "digitnet", "download", "--dir", str(dest), *args, "--only"],
+        return subprocess.run([sys.executable, "-m", "digitnet", "download", "--data", str(dest), *args, "--only"],
                               capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
 
     ok = download(tmp_path / "ok", "missing", "corrupt", "good")
     assert ok.returncode == 0 and f"MNIST is in {tmp_path / 'ok'}" in ok.stdout, ok.stderr
+    assert "\r" not in ok.stderr                                  # no progress bars redrawn into a pipe
     assert_complete(tmp_path / "ok")
     bad = download(tmp_path / "bad", "missing", "corrupt")
     errors = [line for line in bad.stderr.splitlines() if line.startswith("digitnet: error:")]

@@ -9,7 +9,7 @@ import pytest
 
 from digitnet import MLP
 from digitnet.errors import ModelFileError
-from digitnet.io import load_model, save_model
+from digitnet.io import default_model_path, load_model, save_model
 from digitnet.layers import ACTIVATIONS
 
 
@@ -235,3 +235,10 @@ def test_metadata_that_would_break_the_file_is_refused(tmp_path, metadata, messa
     with pytest.raises(ModelFileError, match=message):
         save_model(MLP(sizes=(4, 2)), tmp_path / "m.npz", **metadata)
     assert not list(tmp_path.iterdir())
+
+
+def test_digitnet_home_expands_a_tilde_as_digitnet_data_does(tmp_path, monkeypatch):
+    """A value written in a .env file or a service's unit keeps its ~ for the program to expand."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("DIGITNET_HOME", "~/models")
+    assert default_model_path() == tmp_path / "models" / "model.npz"

@@ -1,5 +1,6 @@
 """Every preset builds the architecture its source describes and takes a training step."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -91,3 +92,10 @@ def test_facts_of_the_published_best_mlps():
     ciresan = preset_settings("--preset", "ciresan-6layer")
     assert (ciresan["augment"], ciresan["rotate"], ciresan["shear"], ciresan["scale"], ciresan["elastic_sigma"],
             ciresan["elastic_alpha"]) == ("ciresan", 15.0, 15.0, 0.175, 6.0, 36.0)
+
+
+@pytest.mark.parametrize("columns", [60, 100])
+def test_train_help_never_breaks_a_preset_name_at_its_hyphens(columns):
+    result = subprocess.run([sys.executable, "-m", "digitnet", "train", "--help"], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": str(columns)}, check=True)
+    assert set(PRESETS) <= set(re.findall(r"[\w-]+", result.stdout))

@@ -125,7 +125,7 @@ ZOO = {
     "argument report below a file": (lambda t, m: ["train", "--data", m, "--report", inside_a_file(t, "r")],
                                      r"--report .*r: .*file is a file, not a folder; choose a folder"),
     "show out unwritable": (lambda t, m: ["show", model_file(t), "--data", m, "--out", "/proc/digitnet/d.png"],
-                            r"--out /proc/digitnet/d\.png: cannot write into /proc/digitnet \("),
+                            r"--out /proc/digitnet/d\.png: cannot write into /proc, to make /proc/digitnet \("),
     "show out below a file": (lambda t, m: ["show", model_file(t), "--data", m, "--out", inside_a_file(t, "a/d.png")],
                               r"--out .*d\.png: .*file is a file, not a folder"),
     "report out below a file": (lambda t, m: ["report", model_file(t), "--data", m, "--out", inside_a_file(t, "r")],

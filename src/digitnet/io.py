@@ -35,9 +35,10 @@ FORMAT, VERSION = "digitnet-model", 1
 
 
 def default_model_path():
-    """Where `train` saves and `evaluate` looks when no model is named: $DIGITNET_HOME or the user data dir."""
+    """Where `train` saves and `evaluate` looks when no model is named: $DIGITNET_HOME (~ expanded, as
+    in $DIGITNET_DATA) or the user data dir."""
     home = os.environ.get("DIGITNET_HOME") or platformdirs.user_data_dir("digitnet")
-    return Path(home) / "model.npz"
+    return Path(home).expanduser() / "model.npz"
 
 
 def save_model(model, path, **metadata):

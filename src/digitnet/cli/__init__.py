@@ -11,6 +11,7 @@ import argparse
 import os
 import signal
 import sys
+import textwrap
 
 from .. import __version__
 from ..errors import DigitnetError
@@ -21,8 +22,18 @@ from . import (download, evaluate, explain, explore, gradcheck, info, predict, p
 COMMANDS = (train, evaluate, predict, show, explore, report, info, serve, presets, explain, gradcheck, download)
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's, but a name such as cross-entropy-94 is never broken at its hyphens."""
+
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr (and exit 2), not a usage dump."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{"formatter_class": HelpFormatter, **kwargs})
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")

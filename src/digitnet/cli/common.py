@@ -74,8 +74,10 @@ def check_writable(folder, what):
         raise DigitnetError(f"{what}: {e.filename} is a file, not a folder; choose a folder you can write "
                             f"to") from None
     except OSError as e:
-        raise DigitnetError(f"{what}: cannot write into {folder} ({e.strerror or e}); choose a folder you can "
-                            f"write to") from None
+        existing = atomic.nearest_existing(folder)             # the folder that refused: `folder` may not exist yet
+        making = "" if existing == Path(folder).absolute() else f", to make {folder}"
+        raise DigitnetError(f"{what}: cannot write into {existing}{making} ({e.strerror or e}); choose a folder "
+                            f"you can write to") from None
 
 
 def check_output_file(file, what, example=None):

@@ -4,8 +4,7 @@ import os
 from ..errors import DigitnetError
 from .common import MODEL_HELP, add_device_argument, check_writable, load_digit_model, model_path, nonempty_path
 
-INSTALL = ("pip install 'fastapi>=0.110' 'uvicorn>=0.51' httptools orjson python-multipart swagger-ui-bundle "
-           "(or pip install -e '.[web]')")
+INSTALL = "pip install 'digitnet[web]' (in a checkout of digitnet: pip install -e '.[web]')"
 
 
 def add_parser(sub):

@@ -100,8 +100,9 @@ def output_path(args, s, command=None):
         out = default_model_path().with_name(f"{s['preset']}.npz")
     else:
         out = default_model_path()
-    check_output_file(out, f"--out {out}", "model.npz")
-    check_output_file(beside(out, ".history.json"), f"--out {out}: its history {beside(out, '.history.json')}")
+    what = f"--out {out}" if args.out or command else f"the default model file {out} (choose another with --out)"
+    check_output_file(out, what, "model.npz")
+    check_output_file(beside(out, ".history.json"), f"{what}: its history {beside(out, '.history.json')}")
     if args.report:
         check_writable(args.report, f"--report {args.report}")
         check_output_file(Path(args.report) / "index.html", f"--report {args.report}: its index.html")
