@@ -126,10 +126,22 @@ def test_predict_proba_returns_fresh_arrays():
     (np.zeros((2, 392)), r"input of shape \(2, 392\) does not fit this network"),
     ([[0.0] * 784, [0.0]], "input is not a rectangular array of numbers"),
     (np.full((1, 784), np.nan), "input contains NaN or infinite values"),
+    (np.full((2, 28, 28), 255, np.uint8), r"^input holds whole numbers up to 255 \(pixel values 0-255\?\): the network "
+                                          r"reads pixels scaled to \[0, 1\]; divide by 255 first \(X / 255\)"),
+    ([[0] * 783 + [17]], "input holds whole numbers up to 17"),         # a CSV row read as int64
 ])
 def test_bad_input_is_named(X, message):
     with pytest.raises(DigitnetError, match=message):
         MLP(sizes=(784, 10)).predict(X)
+
+
+def test_whole_numbers_of_0_and_1_are_pixels_in_range(xp):
+    """Raw pixel values are refused on every namespace; a binary image of 0s and 1s is read as it is."""
+    model = MLP(sizes=(784, 10), random_state=0).to(xp)
+    binary = np.random.default_rng(0).integers(0, 2, (3, 784)).astype(np.uint8)
+    np.testing.assert_array_equal(model.predict(xp.asarray(binary)), model.predict(binary.astype(np.float32)))
+    with pytest.raises(DigitnetError, match="input holds whole numbers up to 200"):
+        model.predict(xp.asarray(binary * 200))
 
 
 def test_same_seed_same_weights_other_seed_other_weights():

@@ -20,7 +20,9 @@ def check_input(X, n_in):
     """X as a float32 (n, n_in) array; (n, 28, 28) images are flattened, one image made a batch of one.
 
     Lists and NumPy arrays come back as NumPy arrays; an array of another
-    namespace (e.g. already on the GPU) stays there."""
+    namespace (e.g. already on the GPU) stays there. Whole numbers above 1
+    are refused: they are pixel values 0-255 (a uint8 image, a CSV read by
+    pandas), which a network trained on pixels in [0, 1] would misread."""
     if not array_api_compat.is_array_api_obj(X):
         try:
             X = np.asarray(X)
@@ -38,12 +40,21 @@ def check_input(X, n_in):
                             f"expected (n, {n_in}) rows of pixels scaled to [0, 1]")
     if isinstance(X, np.ndarray) and not (np.issubdtype(X.dtype, np.number) and X.dtype.kind != "c"):
         raise DigitnetError(f"input has dtype {X.dtype}: expected real numbers")
+    _check_not_raw_pixels(X, xp)
     X = xp.astype(X, xp.float32, copy=False)
     # a sum is finite when every element is, and needs no temporary array the size of X;
     # only if it is not, look element by element: it may just have overflowed
     if not math.isfinite(float(xp.sum(X))) and not bool(xp.all(xp.isfinite(X))):
         raise DigitnetError("input contains NaN or infinite values (or values beyond float32's range)")
     return X
+
+
+def _check_not_raw_pixels(X, xp):
+    """Refuse integer input above 1: pixel values 0-255, not yet divided by 255."""
+    if xp.isdtype(X.dtype, "integral") and X.shape[0] and int(xp.max(X)) > 1:
+        raise DigitnetError(f"input holds whole numbers up to {int(xp.max(X))} (pixel values 0-255?): the network "
+                            f"reads pixels scaled to [0, 1]; divide by 255 first (X / 255), or pass floats if "
+                            f"these are not pixels")
 
 
 def check_labels(y, n, n_classes, what=""):

@@ -265,7 +265,7 @@ class MLP:
             yield rows, self.forward(to_device(X[rows, ...], self.xp))
 
     def predict_proba(self, X, batch_size=512):
-        """Class probabilities p (n, n_out), a NumPy array; each row sums to one."""
+        """Class probabilities p (n, n_out), a NumPy array (rows sum to one), of X (n, n_in) in [0, 1]."""
         X = self.check_input(X)
         p = np.empty((X.shape[0], self.sizes[-1]), dtype=np.float32)
         for rows, a in self._outputs(X, batch_size):
@@ -273,7 +273,7 @@ class MLP:
         return p
 
     def predict(self, X, batch_size=512):
-        """Predicted class (n,), a NumPy array: the most probable digit."""
+        """Predicted class (n,), a NumPy array: the most probable digit of each row of X (n, n_in)."""
         X = self.check_input(X)
         labels = np.empty(X.shape[0], dtype=np.int64)
         for rows, a in self._outputs(X, batch_size):
@@ -281,7 +281,7 @@ class MLP:
         return labels
 
     def score(self, X, y):
-        """Accuracy: the fraction of X classified as y."""
+        """Accuracy: the fraction of X (n, n_in), pixels in [0, 1], classified as y (n,)."""
         X = self.check_input(X)
         return float(np.mean(self.predict(X) == self.check_labels(y, X.shape[0])))
 
