@@ -136,7 +136,7 @@ def test_the_timed_steps_hold_the_schedules_first_rate(schedule, first):
 
 def test_a_rate_that_diverges_while_timing_says_so():
     with pytest.raises(TrainingDiverged, match=r"^while timing steps for the time budget, training diverged: .* "
-                                               r"try --lr \S+$"):
+                                               r"try learning rate \S+ \(--lr \S+\)$"):
         epochs_within(60, model(), *digits(), optimizer="sgd", learning_rate=1e5)
 
 

@@ -174,9 +174,9 @@ def test_diverging_training_saves_nothing_and_names_a_rate_that_trains(mnist_dir
     flags = ["--data", mnist_dir, "--optimizer", "sgd", "--hidden", "16", "--epochs", 1, "--out", out]
     result = digitnet("train", "--lr", 1e5, *flags, check=False)
     assert_one_line_error(result, r"training diverged: .* the learning rate 100000 is too large for this network; "
-                                  r"\S+ trained 20 steps without diverging: try --lr \S+$")
+                                  r"\S+ trained 20 steps without diverging: try learning rate (\S+) \(--lr \1\)$")
     assert not out.exists() and list(tmp_path.iterdir()) == []        # no checkpoint folder left either
-    suggested = result.stderr.strip().rsplit("--lr ", 1)[1]
+    suggested = result.stderr.strip().rsplit("--lr ", 1)[1].rstrip(")")
     digitnet("train", "--lr", suggested, *flags, "--quiet")             # the advice works as written
     assert out.exists()
 

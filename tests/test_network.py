@@ -4,7 +4,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from digitnet import MLP, Dense, DigitnetError, ReLU
+from digitnet import MLP, Dense, DigitnetError, ReLU, fit, save_model
 from digitnet.backend import to_numpy
 from digitnet.gradcheck import check_network
 from digitnet.layers import Dropout, Sigmoid, Tanh
@@ -202,3 +202,35 @@ def test_score_and_loss_check_the_labels_as_fit_does():
 def test_a_prediction_batch_size_must_be_a_whole_number(batch_size):
     with pytest.raises(DigitnetError, match="batch size .* must be a whole number of at least 1"):
         MLP(sizes=(4, 3)).predict_proba(np.zeros((2, 4)), batch_size=batch_size)
+
+
+def test_a_weight_array_replaced_instead_of_written_into_is_refused_before_training_or_saving(tmp_path):
+    """`layer.W = W0` leaves model.params (what the optimizer updates and files save) without W0: that
+    layer would never learn and a saved file would lose W0. Writing into it, `layer.W[...] = W0`, works."""
+    x, y = np.random.default_rng(0).random((30, 4), dtype=np.float32), np.arange(30) % 3
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+    W0 = np.full((8, 3), 0.5, np.float32)
+    model.layers[2].W = W0
+    message = r"^model.layers\[2\].W was replaced by a new array, .* write into it instead, model.layers\[2\].W\[...\]"
+    with pytest.raises(DigitnetError, match=message):
+        fit(model, x, y, epochs=1, verbose=0)
+    with pytest.raises(DigitnetError, match=message):
+        save_model(model, tmp_path / "m.npz")
+    assert not (tmp_path / "m.npz").exists()
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+    model.layers[2].W[...] = W0
+    fit(model, x, y, epochs=1, verbose=0)
+    assert not np.array_equal(model.layers[2].W, W0)             # it learned
+    model.params = model.params.copy()
+    with pytest.raises(DigitnetError, match=r"^model.params was replaced by a new array"):
+        fit(model, x, y, epochs=1, verbose=0)
+
+
+def test_one_image_is_scored_against_one_label_and_huge_inputs_warn_nothing(recwarn):
+    model = MLP(sizes=(784, 10), random_state=0)
+    image = np.random.default_rng(0).random((28, 28), dtype=np.float32)
+    digit = int(model.predict(image)[0])
+    assert model.score(image, digit) == 1.0 and model.score(image.ravel(), (digit + 1) % 10) == 0.0
+    with pytest.raises(DigitnetError, match="beyond float32's range"):
+        model.predict(np.full((1, 784), 1e300))
+    assert not recwarn.list                                     # no NumPy overflow warning before the message

@@ -76,7 +76,8 @@ def test_a_collect_folder_that_cannot_be_used_is_named_at_the_start(small_model_
     assert_one_line_error(digitnet("serve", "--model", small_model_file, "--collect", a_file / "mine", check=False),
                           rf"--collect {a_file / 'mine'}: {a_file} is a file, not a folder")
     assert_one_line_error(digitnet("serve", "--model", small_model_file, "--collect", "/proc/mine", check=False),
-                          r"--collect /proc/mine: cannot write into /proc, to make /proc/mine \(.*\); choose a folder you can")
+                          r"--collect /proc/mine: cannot write into /proc, to make /proc/mine \(.*\); "
+                          r"choose a folder you can")
     assert not (a_file.parent / "mine").exists()
 
 

@@ -139,14 +139,29 @@ def test_divergence_names_a_rate_that_trains(optimizer, rate):
     start = model.params.copy()
     with pytest.raises(TrainingDiverged, match=rf"training diverged: the loss went from .* by epoch 1, batch \d+; "
                                                rf"the learning rate {re.escape(f'{rate:g}')} is too large for "
-                                               r"this network; "
-                                               r"\S+ trained 20 steps without diverging: try --lr \S+$") as error:
+                                               r"this network; \S+ trained 20 steps without diverging: "
+                                               r"try learning rate (\S+) \(--lr \1\)$") as error:
         fit(model, x, y, optimizer=optimizer, learning_rate=rate, epochs=5, verbose=0)
     np.testing.assert_array_equal(model.params, start)            # not NaN: the weights it started from
-    suggested = float(str(error.value).rsplit("--lr ", 1)[1])
+    suggested = float(re.search(r"try learning rate (\S+) ", str(error.value)).group(1))
     assert suggested <= rate / 10
     fit(model, x, y, optimizer=optimizer, learning_rate=suggested, epochs=5, verbose=0)
     assert model.score(x, y) > 0.9
+
+
+def test_divergence_leaves_a_given_optimizer_as_it_started():
+    """No momentum or moments of the steps that diverged: the same object trains at a smaller rate."""
+    x, y = blobs()
+    model = MLP(sizes=(4, 64, 3), random_state=0)
+    for opt in (SGD(1e9, momentum=0.9), Adam(1e9)):
+        fit(model, x, y, optimizer=opt, learning_rate=1e-3, epochs=1, verbose=0)          # some state of its own
+        before = {k: np.copy(v) if isinstance(v, np.ndarray) else v for k, v in vars(opt).items()}
+        with pytest.raises(TrainingDiverged):
+            fit(model, x, y, optimizer=opt, learning_rate=1e9, epochs=2, verbose=0)
+        assert vars(opt).keys() == before.keys()
+        for key, value in before.items():
+            if key != "learning_rate":                         # fit leaves the rate it was given
+                np.testing.assert_array_equal(getattr(opt, key), value, err_msg=key)
 
 
 def test_divergence_that_no_rate_cures_points_at_the_data():
@@ -262,3 +277,14 @@ def test_train_step_copies_a_numpy_batch_to_the_models_device(xp):
     loss_numpy, _ = train_step(given_numpy, SGD(0.1), x, y)
     assert float(loss_there) == float(loss_numpy)
     np.testing.assert_array_equal(to_numpy(given_there.params), to_numpy(given_numpy.params))
+
+
+def test_a_callback_that_returns_false_ends_training_with_its_history():
+    x, y = blobs()
+    seen = []
+
+    def until_two(record):
+        seen.append(record["epoch"])
+        return None if record["epoch"] < 2 else False       # None (or anything but False): go on
+    history = fit(MLP(sizes=(4, 8, 3)), x, y, epochs=5, verbose=0, callbacks=[until_two, lambda r: 0])
+    assert seen == [1, 2] and history["epoch"] == [1, 2]

@@ -4,6 +4,7 @@ DigitnetError that names it and says what would do.
     check_input(X, n_in)              pixels: an (n, n_in) float32 array
     check_labels(y, n, n_classes)     labels: an (n,) int64 array of class numbers
     check_no_builders(**given)        MLP(layers=...): no sizes, activation, ... beside them
+    check_live(model)                 its W and b are still the views into model.params
     real(value)                       a real number, not a bool (a 0-d array counts)
     whole(value, least)               a whole number (a 0-d array counts), at least `least`
 """
@@ -41,7 +42,8 @@ def check_input(X, n_in):
     if isinstance(X, np.ndarray) and not (np.issubdtype(X.dtype, np.number) and X.dtype.kind != "c"):
         raise DigitnetError(f"input has dtype {X.dtype}: expected real numbers")
     _check_not_raw_pixels(X, xp)
-    X = xp.astype(X, xp.float32, copy=False)
+    with np.errstate(over="ignore"):                    # a float64 beyond float32's range: refused just below
+        X = xp.astype(X, xp.float32, copy=False)
     # a sum is finite when every element is, and needs no temporary array the size of X;
     # only if it is not, look element by element: it may just have overflowed
     if not math.isfinite(float(xp.sum(X))) and not bool(xp.all(xp.isfinite(X))):
@@ -57,6 +59,21 @@ def _check_not_raw_pixels(X, xp):
                             f"these are not pixels")
 
 
+def check_live(model):
+    """Refuse a network whose `params`, or a layer's W or b, was replaced by a new array (`layer.W = W0`)
+    instead of written into (`layer.W[...] = W0`): training updates `params` and files save it, and the
+    new array is no part of it, so that layer would never learn and a saved file would lose it."""
+    params, *views = model.bound
+    if model.params is not params:
+        raise DigitnetError("model.params was replaced by a new array, and the layers' W and b are no longer "
+                            "views into it: write into it instead, model.params[...] = values")
+    for (index, name, _, _), view in zip(model.layout, views):
+        if getattr(model.layers[index], name) is not view:
+            raise DigitnetError(f"model.layers[{index}].{name} was replaced by a new array, which is no part of "
+                                f"model.params (what training updates and files save): write into it instead, "
+                                f"model.layers[{index}].{name}[...] = values")
+
+
 def check_labels(y, n, n_classes, what=""):
     """y as an int64 NumPy array (n,) of class numbers 0 to n_classes - 1; `what` ("training", ...)
     begins the messages."""
@@ -64,6 +81,8 @@ def check_labels(y, n, n_classes, what=""):
     if y is None:
         raise DigitnetError(f"{what}images without labels: give the labels too")
     y = to_numpy(y) if array_api_compat.is_array_api_obj(y) else np.asarray(y)
+    if y.ndim == 0 and n == 1:                              # one image, one label: score(image, 7)
+        y = y.reshape(1)
     if y.ndim != 1:
         raise DigitnetError(f"{what}labels of shape {y.shape}: expected one class number per image, shape (n,)")
     if n == 0:

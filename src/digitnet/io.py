@@ -24,6 +24,7 @@ import numpy as np
 import platformdirs
 
 from .atomic import atomic_write, write_problem
+from .checks import check_live
 from .backend import to_numpy
 from .checks import real
 from .errors import ModelFileError
@@ -43,6 +44,7 @@ def default_model_path():
 
 def save_model(model, path, **metadata):
     """Write `model` (and extra JSON-able metadata such as training, metrics, history) to `path`."""
+    check_live(model)
     if not np.isfinite(to_numpy(model.params)).all():
         raise ModelFileError("refusing to save a model whose weights contain NaN or infinity")
     own = sorted({"format", "version"} & metadata.keys())                # ("model" is this function's own)

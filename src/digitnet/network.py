@@ -134,6 +134,7 @@ class MLP:
             setattr(self.layers[index], name, xp.reshape(params[start:stop], shape, copy=False))
             setattr(self.layers[index], "d" + name, xp.reshape(grads[start:stop], shape, copy=False))
         self.params, self.grads, self.xp = params, grads, xp
+        self.bound = (params, *(getattr(self.layers[i], name) for i, name, _, _ in self.layout))  # checks.check_live
 
     def to(self, device):
         """Move the parameters to `device` ("cpu", "gpu"; see backend.py) and return the model.

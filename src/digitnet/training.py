@@ -26,6 +26,7 @@ import numpy as np
 from . import checkpoint, progress
 from .checkpoint import Position
 from .backend import namespace, to_device
+from .checks import check_live
 from .settings import check_settings, fit_tools
 from .errors import DigitnetError, TrainingDiverged
 from .interrupt import StopRequests, TrainingInterrupted
@@ -88,9 +89,12 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     (inplace_max_norm). With `patience` (and a validation set), training stops once the
     validation loss has not improved for `patience` epochs, and the best epoch's weights are
     put back. `verbose` follows Keras (progress.py): 0 silent, 1 a bar and a line per epoch, 2 a
-    line per epoch, "auto" 1 in a terminal or a notebook and 2 elsewhere. Each callback is called
-    as `callback(record)` after every epoch with that epoch's history entry; it sees the live
-    `model.params` and `model.grads` (the last step's gradient) and may change the weights.
+    line per epoch (every epochs/20-th beyond 50 epochs), "auto" 1 in a terminal or a notebook and
+    2 elsewhere. Each callback is called as `callback(record)` after every epoch with that epoch's
+    history entry; it sees the live `model.params` and `model.grads` (the last step's gradient),
+    may change the weights, and ends training by returning False (fit returns the history so far).
+    Every call starts afresh from `random_state` and the peak rate: the same shuffles, schedule and
+    distortions as the last call, so train for more epochs in one call rather than in several.
 
     With `checkpoint_dir`, a checkpoint (checkpoint.py) is written there after every epoch
     (before the callbacks), every `checkpoint_every` minutes and when training is asked to stop;
@@ -172,9 +176,8 @@ def _epochs(model, opt, data, validation, steps, position, shown, callbacks, sav
         position = Position(epoch + 1, 0, rng.bit_generator.state, first_loss=steps.first_loss, history=history,
                             best_epoch=saver.best.epoch, best_loss=saver.best.loss)
         saver.save(position)                                 # the epoch is safe before any callback runs
-        for callback in callbacks:
-            callback(record)
-        if saver.best.exhausted(epoch):
+        stops = [callback(record) is False for callback in callbacks]     # each runs; one False ends training
+        if any(stops) or saver.best.exhausted(epoch):
             break
     if not bool(model.xp.all(model.xp.isfinite(model.params))):
         raise TrainingDiverged("training diverged: the weights became NaN or infinite")
@@ -253,6 +256,7 @@ class _Steps:
 def _data(model, training, validation, augment, patience):
     """The training and validation (x, y), checked and on the model's device; (None, None) for no
     validation set."""
+    check_live(model)
     x, y = _examples(model, *training, "training")
     if augment.kind != "none" and x.shape[1] != 784:
         raise DigitnetError(f"augment {augment.kind!r} moves the pixels of 28x28 digits: this network reads "
