@@ -92,6 +92,10 @@ def edit_meta(edit):
     (edit_meta(lambda m: m["model"]["layers"][0].update(n_in=10 ** 9)),
      r"array 'layers.0.W' has shape \(784, 16\), expected \(1000000000, 16\)"),
     (lambda a: a.update({"metadata": np.array("{not json")}), "metadata is not valid JSON"),
+    (edit_meta(lambda m: m["model"]["layers"][0].update(n_in=True)),
+     r"layer 0 \(Dense\) needs positive integer n_in and n_out"),
+    (edit_meta(lambda m: m["model"]["layers"][2].update(rate="x")),
+     r"layer 2 \(Dropout\) has bad settings: dropout rate must be a number in \[0, 1\), got 'x'$"),
 ])
 def test_bad_model_files(saved, change, message):
     _, path = saved
@@ -242,3 +246,16 @@ def test_digitnet_home_expands_a_tilde_as_digitnet_data_does(tmp_path, monkeypat
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("DIGITNET_HOME", "~/models")
     assert default_model_path() == tmp_path / "models" / "model.npz"
+
+
+@pytest.mark.parametrize("path", [None, b"m.npz", "", 3])
+def test_what_is_not_a_path_is_refused_in_words(path):
+    for call in (lambda: load_model(path), lambda: save_model(MLP(sizes=(4, 3)), path)):
+        with pytest.raises(ModelFileError, match=r"^a model file is named by a path \(a str or pathlib.Path\), not "):
+            call()
+
+
+def test_a_path_with_a_tilde_is_the_home_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert save_model(MLP(sizes=(4, 3)), "~/m.npz") == tmp_path / "m.npz"
+    assert load_model("~/m.npz").sizes == [4, 3]

@@ -24,9 +24,8 @@ import numpy as np
 import platformdirs
 
 from .atomic import atomic_write, write_problem
-from .checks import check_live
 from .backend import to_numpy
-from .checks import real
+from .checks import check_live, real
 from .errors import ModelFileError
 from .layers import LAYER_TYPES
 from .losses import LOSSES
@@ -43,7 +42,9 @@ def default_model_path():
 
 
 def save_model(model, path, **metadata):
-    """Write `model` (and extra JSON-able metadata such as training, metrics, history) to `path`."""
+    """Write `model` (and extra JSON-able metadata such as training, metrics, history) to `path`
+    (~ expanded; missing folders are made). Returns the path written."""
+    path = _file_path(path)
     check_live(model)
     if not np.isfinite(to_numpy(model.params)).all():
         raise ModelFileError("refusing to save a model whose weights contain NaN or infinity")
@@ -85,7 +86,7 @@ def load_model(path, device="cpu"):
     """The MLP in a model file, on `device` ("cpu" or "gpu"); ModelFileError naming the problem
     otherwise. What the file says besides the weights (training settings, metrics, history) is
     `model.metadata`."""
-    path = Path(path)
+    path = _file_path(path)
     if path.is_dir():
         raise ModelFileError(f"{path} is a directory, not a model file: name the model file in it, or "
                              f"train one with `digitnet train --out {path / 'model.npz'}`")
@@ -96,6 +97,13 @@ def load_model(path, device="cpu"):
     model = _build(path, meta, arrays).to(device)
     model.metadata = meta
     return model
+
+
+def _file_path(path):
+    """`path` (a str or os.PathLike, ~ expanded) as a Path; ModelFileError for anything else."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ModelFileError(f"a model file is named by a path (a str or pathlib.Path), not {path!r}")
+    return Path(path).expanduser()
 
 
 MODEL_FILE = "a digitnet model file is the .npz that `digitnet train --out FILE` writes"
@@ -260,7 +268,7 @@ def _param_shapes(path, i, kind, settings):
     if kind != "Dense":
         return {}
     n_in, n_out = settings.get("n_in"), settings.get("n_out")
-    if not all(isinstance(n, int) and n > 0 for n in (n_in, n_out)):
+    if not all(type(n) is int and n > 0 for n in (n_in, n_out)):           # JSON's true is no size
         raise ModelFileError(f"{path}: layer {i} (Dense) needs positive integer n_in and n_out")
     return {"W": (n_in, n_out), "b": (n_out,)}
 

@@ -18,7 +18,7 @@ the arrays it is given (`xp`: NumPy, CuPy, ...; see backend.py).
 import numpy as np
 
 from .backend import namespace
-from .checks import whole
+from .checks import real, whole
 from .init import initial_parameters
 
 
@@ -101,8 +101,8 @@ class LeakyReLU(Layer):
     """y = z if z > 0 else alpha * z;  dz = dy if z > 0 else alpha * dy.  0 < alpha < 1."""
 
     def __init__(self, alpha=0.01):
-        if not 0.0 < alpha < 1.0:              # max(z, alpha * z) is leaky ReLU only for 0 < alpha < 1
-            raise ValueError(f"LeakyReLU alpha must be between 0 and 1, got {alpha}")
+        if not (real(alpha) and 0.0 < alpha < 1.0):    # max(z, alpha * z) is leaky ReLU only for 0 < alpha < 1
+            raise ValueError(f"LeakyReLU alpha must be a number between 0 and 1, got {alpha!r}")
         self.alpha = float(alpha)
 
     def config(self):
@@ -155,8 +155,8 @@ class Dropout(Layer):
     """
 
     def __init__(self, rate=0.5, rng=None):
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"dropout rate must be in [0, 1), got {rate}")
+        if not (real(rate) and 0.0 <= rate < 1.0):
+            raise ValueError(f"dropout rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
         self.rng = np.random.default_rng(0) if rng is None else rng
 
