@@ -1,5 +1,6 @@
 """The tools for learning backpropagation: `digitnet gradcheck`, `digitnet explain`, `digitnet info`
 and `model.summary()`."""
+import os
 import subprocess
 import sys
 
@@ -84,3 +85,11 @@ def test_info_shows_the_summary_the_training_and_the_figures(tmp_path, mnist_dir
     assert "dense_2 (Dense)" in out and "Total params: 12,730" in out
     assert "trained: adam lr 0.006 (cosine), batch 512, 1 epoch, " in out
     assert "measured: test accuracy " in out and "history: 1 epoch, " in out
+
+
+def test_explain_in_a_terminal_that_cannot_show_its_symbols(mnist_dir):
+    """An ASCII-only terminal gets ? for Δ and §, not a UnicodeEncodeError."""
+    result = subprocess.run([sys.executable, "-m", "digitnet", "explain", "--data", str(mnist_dir)], text=True,
+                            capture_output=True, env={**os.environ, "PYTHONIOENCODING": "ascii"}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "docs/math.md ?1 and ?11" in result.stdout and "?W1" in result.stdout

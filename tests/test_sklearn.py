@@ -129,3 +129,13 @@ def test_on_mnist_it_matches_digitnet_train(mnist_dir):
     model = MLP(sizes=(784, 256, 128, 10), random_state=0)
     fit(model, data.x_train, data.y_train, learning_rate=6e-3, batch_size=512, epochs=8, schedule="cosine", verbose=0)
     assert abs(ours - model.score(data.x_test, data.y_test)) < 0.005 and ours > 0.975
+
+
+def test_without_scikit_learn_the_import_says_what_to_install():
+    import subprocess
+    import sys
+    code = "import sys\nsys.modules['sklearn'] = None\nimport digitnet.sklearn"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stderr.strip().splitlines()[-1] == (
+        "ImportError: digitnet.sklearn needs scikit-learn: pip install 'digitnet[sklearn]' (in a checkout of "
+        "digitnet: pip install -e '.[sklearn]')")

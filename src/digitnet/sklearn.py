@@ -12,11 +12,16 @@ any labels, strings too). Each epoch is one call of `training.fit` (the same tra
 MLPClassifier does (`tol`, `n_iter_no_change`), or when the validation score no longer does
 (`early_stopping`). scikit-learn is an optional extra: `pip install -e .[sklearn]`.
 """
+import importlib.util
 import math
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+
+if importlib.util.find_spec("sklearn") is None:     # what to install, not a bare "No module named 'sklearn'"
+    raise ImportError("digitnet.sklearn needs scikit-learn: pip install 'digitnet[sklearn]' (in a checkout of "
+                      "digitnet: pip install -e '.[sklearn]')")
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split

@@ -51,6 +51,9 @@ def build_parser():
 
 
 def main(argv=None):
+    for stream in (sys.stdout, sys.stderr):    # a terminal that cannot show Δ or §: a ? in its place, no crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
     with terminate_like_interrupt():           # SIGTERM cleans up half-written files, as Ctrl-C does
         return _run(args)
