@@ -234,3 +234,14 @@ def test_one_image_is_scored_against_one_label_and_huge_inputs_warn_nothing(recw
     with pytest.raises(DigitnetError, match="beyond float32's range"):
         model.predict(np.full((1, 784), 1e300))
     assert not recwarn.list                                     # no NumPy overflow warning before the message
+
+
+def test_a_channel_axis_of_one_is_dropped_and_label_mistakes_get_a_hint():
+    model = MLP(sizes=(784, 10), random_state=0)
+    x = np.random.default_rng(0).random((3, 28, 28), dtype=np.float32)
+    np.testing.assert_array_equal(model.predict(x[..., None]), model.predict(x))            # (n, 28, 28, 1)
+    np.testing.assert_array_equal(model.predict(x[0][..., None]), model.predict(x[:1]))     # (28, 28, 1)
+    with pytest.raises(DigitnetError, match=r"shape \(3, 10\): .*; for one-hot rows, y.argmax\(axis=1\) gives them$"):
+        model.score(x, np.eye(10)[[1, 2, 3]])
+    with pytest.raises(DigitnetError, match=r"not <U1 values \(digits as text: y.astype\(int\) makes them numbers\)$"):
+        model.score(x, np.array(list("123")))

@@ -211,3 +211,11 @@ def test_a_single_dot_does_not_hang_the_preprocessing():
             "print(preprocess(image).shape)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "(28, 28)", result.stderr
+
+
+def test_a_gray_array_with_its_channel_axis_reads_as_without_it(model):
+    image = np.zeros((28, 28), np.float32)
+    image[6:22, 13:16] = 1.0                                           # a stroke: a one
+    with_channel, without = predict_image(model, image[:, :, None]), predict_image(model, image)
+    assert with_channel.digit == without.digit
+    np.testing.assert_array_equal(with_channel.input, without.input)

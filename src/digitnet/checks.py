@@ -18,7 +18,8 @@ from .errors import DigitnetError
 
 
 def check_input(X, n_in):
-    """X as a float32 (n, n_in) array; (n, 28, 28) images are flattened, one image made a batch of one.
+    """X as a float32 (n, n_in) array; (n, 28, 28) images are flattened, one image made a batch of one,
+    and a last axis of one channel, (n, 28, 28, 1), is dropped.
 
     Lists and NumPy arrays come back as NumPy arrays; an array of another
     namespace (e.g. already on the GPU) stays there. Whole numbers above 1
@@ -31,6 +32,8 @@ def check_input(X, n_in):
             raise DigitnetError("input is not a rectangular array of numbers: expected (n, "
                                 f"{n_in}) rows of pixels") from None
     xp = namespace(X)
+    if X.ndim >= 3 and X.shape[-1] == 1:                # one channel, as Keras and PIL lay out gray images
+        X = X[..., 0]
     if X.ndim == 3 and X.shape[1] * X.shape[2] == n_in:
         X = xp.reshape(X, (X.shape[0], n_in))
     one_image = X.shape == (n_in,) or X.ndim == 2 and X.shape[0] == X.shape[1] and X.shape[0] ** 2 == n_in
@@ -84,13 +87,16 @@ def check_labels(y, n, n_classes, what=""):
     if y.ndim == 0 and n == 1:                              # one image, one label: score(image, 7)
         y = y.reshape(1)
     if y.ndim != 1:
-        raise DigitnetError(f"{what}labels of shape {y.shape}: expected one class number per image, shape (n,)")
+        hint = "; for one-hot rows, y.argmax(axis=1) gives them" if y.ndim == 2 and y.shape[1] == n_classes else ""
+        raise DigitnetError(f"{what}labels of shape {y.shape}: expected one class number per image, shape (n,)"
+                            f"{hint}")
     if n == 0:
         raise DigitnetError(f"no {what}images: give at least one")
     if n != y.shape[0]:
         raise DigitnetError(f"{n} {what}images but {y.shape[0]} labels")
     if y.dtype.kind not in "biuf" or (y.dtype.kind == "f" and not np.all(y == np.round(y))):
-        raise DigitnetError(f"{what}labels must be class numbers 0 to {n_classes - 1}, not {y.dtype} values")
+        hint = " (digits as text: y.astype(int) makes them numbers)" if y.dtype.kind in "USO" else ""
+        raise DigitnetError(f"{what}labels must be class numbers 0 to {n_classes - 1}, not {y.dtype} values{hint}")
     if y.min() < 0 or y.max() >= n_classes:                 # checked before int64, which wraps 2**63
         bad = y[(y < 0) | (y >= n_classes)][0].item()
         raise DigitnetError(f"label {bad!r} is not a class of this network: labels must be 0 to {n_classes - 1}")

@@ -84,8 +84,11 @@ def _decode(file, name):
 
 
 def _from_array(a):
+    if a.ndim == 3 and a.shape[2] == 1:                  # gray with its one channel, as Keras lays it out
+        a = a[:, :, 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
-        raise DigitnetError(f"an image array must have shape (H, W), (H, W, 3) or (H, W, 4), got {a.shape}")
+        raise DigitnetError(f"an image array must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got "
+                            f"{a.shape}")
     if a.dtype == bool:                                  # a mask such as image > 128: ink where True
         a = a.astype(np.uint8) * 255
     if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a) or not np.isfinite(a).all():

@@ -43,7 +43,8 @@ def default_model_path():
 
 def save_model(model, path, **metadata):
     """Write `model` (and extra JSON-able metadata such as training, metrics, history) to `path`
-    (~ expanded; missing folders are made). Returns the path written."""
+    (~ expanded; missing folders are made), its weights as float32 whatever their dtype in memory.
+    Returns the path written."""
     path = _file_path(path)
     check_live(model)
     if not np.isfinite(to_numpy(model.params)).all():
