@@ -88,11 +88,13 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     by (random_state, epoch, batch); `max_norm` caps each unit's incoming weights
     (inplace_max_norm). With `patience` (and a validation set), training stops once the
     validation loss has not improved for `patience` epochs, and the best epoch's weights (that of
-    the lowest val_loss in the history, which lists every epoch trained) are put back. `verbose` follows Keras (progress.py): 0 silent, 1 a bar and a line per epoch, 2 a
-    line per epoch (every epochs/20-th beyond 50 epochs), "auto" 1 in a terminal or a notebook and
-    2 elsewhere. Each callback is called as `callback(record)` after every epoch with that epoch's
-    history entry; it sees the live `model.params` and `model.grads` (the last step's gradient),
-    may change the weights, and ends training by returning False (fit returns the history so far).
+    the lowest val_loss in the history, which lists every epoch trained) are put back. `verbose`
+    follows Keras (progress.py): 0 silent, 1 a bar and a line per epoch, 2 a line per epoch (every
+    epochs/20-th beyond 50 epochs), "auto" 1 in a terminal or a notebook and 2 elsewhere.
+
+    Each callback is called as `callback(record)` after every epoch with that epoch's history
+    entry; it sees the live `model.params` and `model.grads` (the last step's gradient), may
+    change the weights, and ends training by returning False (fit returns the history so far).
     Every call starts afresh from `random_state` and the peak rate: the same shuffles, schedule and
     distortions as the last call, so train for more epochs in one call rather than in several.
 
