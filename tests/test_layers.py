@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from digitnet.backend import random_generator, to_numpy
+from digitnet.errors import DigitnetError
 from digitnet.layers import ACTIVATIONS, Dense, Dropout, LeakyReLU, ReLU, Sigmoid, Tanh
 from digitnet.gradcheck import max_relative_error, numerical_gradient
 
@@ -126,5 +127,5 @@ def test_dropout_is_identity_at_prediction_and_unbiased_in_training(xp):
 
 
 def test_dropout_rejects_bad_rate():
-    with pytest.raises(ValueError, match=r"dropout rate must be a number in \[0, 1\)"):
+    with pytest.raises(DigitnetError, match=r"dropout rate must be a number in \[0, 1\)"):
         Dropout(1.0)

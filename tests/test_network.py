@@ -245,3 +245,18 @@ def test_a_channel_axis_of_one_is_dropped_and_label_mistakes_get_a_hint():
         model.score(x, np.eye(10)[[1, 2, 3]])
     with pytest.raises(DigitnetError, match=r"not <U1 values \(digits as text: y.astype\(int\) makes them numbers\)$"):
         model.score(x, np.array(list("123")))
+
+
+def test_a_layer_object_in_two_places_is_refused_and_a_reused_first_layer_learns_again():
+    """A layer keeps what its forward pass saw: one ReLU in two places would backpropagate the wrong
+    mask. And a Dense that was an earlier network's first layer (no input gradient) must pass
+    its gradient back when it is not first any more."""
+    relu = ReLU()
+    with pytest.raises(DigitnetError, match="one layer object is in two places of layers="):
+        MLP(layers=[Dense(6, 5), relu, Dense(5, 5), relu, Dense(5, 3)])
+    rng = np.random.default_rng(1)
+    first = MLP(layers=[Dense(5, 3, rng=rng, dtype=np.float64)]).dense[0]
+    model = MLP(layers=[Dense(6, 5, rng=rng, dtype=np.float64), ReLU(), first])
+    assert model.dense[1].input_grad and not model.dense[0].input_grad
+    x, y = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
+    assert max(check.error for check in check_network(model, x, y)) < 1e-6

@@ -4,6 +4,7 @@ DigitnetError that names it and says what would do.
     check_input(X, n_in)              pixels: an (n, n_in) float32 array
     check_labels(y, n, n_classes)     labels: an (n,) int64 array of class numbers
     check_no_builders(**given)        MLP(layers=...): no sizes, activation, ... beside them
+    check_layers(layers, Dense)       MLP(layers=...): instances, each used once, sizes that chain
     check_live(model)                 its W and b are still the views into model.params
     real(value)                       a real number, not a bool (a 0-d array counts)
     whole(value, least)               a whole number (a 0-d array counts), at least `least`
@@ -101,6 +102,25 @@ def check_labels(y, n, n_classes, what=""):
         bad = y[(y < 0) | (y >= n_classes)][0].item()
         raise DigitnetError(f"label {bad!r} is not a class of this network: labels must be 0 to {n_classes - 1}")
     return y.astype(np.int64)
+
+
+def check_layers(layers, dense_type):
+    """The layers of `dense_type` (layers.Dense) in `layers`, once each is a layer instance in one
+    place only (a layer keeps what its last forward pass saw, for its backward pass) and their sizes
+    chain."""
+    for layer in layers:
+        if isinstance(layer, type) or not hasattr(layer, "forward"):
+            raise DigitnetError(f"{layer!r} is not a layer: give instances such as Dense(784, 10), ReLU()")
+    if len({id(layer) for layer in layers}) < len(layers):
+        raise DigitnetError("one layer object is in two places of layers=: each place needs its own (a layer "
+                            "keeps what its forward pass saw, for the backward pass), e.g. ReLU() twice")
+    dense = [layer for layer in layers if isinstance(layer, dense_type)]
+    if not dense:
+        raise DigitnetError("a network needs at least one Dense layer")
+    for a, b in zip(dense, dense[1:]):
+        if a.n_out != b.n_in:
+            raise DigitnetError(f"layer sizes do not chain: {a.n_out} outputs feed {b.n_in} inputs")
+    return dense
 
 
 def check_no_builders(**given):

@@ -26,7 +26,7 @@ import platformdirs
 from .atomic import atomic_write, write_problem
 from .backend import to_numpy
 from .checks import check_live, real
-from .errors import ModelFileError
+from .errors import DigitnetError, ModelFileError
 from .layers import LAYER_TYPES
 from .losses import LOSSES
 from .network import MLP
@@ -249,7 +249,7 @@ def _build(path, meta, arrays):
         used.update(f"layers.{i}.{name}" for name in params)
         try:
             layer = LAYER_TYPES[kind](**settings)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, DigitnetError) as e:
             raise ModelFileError(f"{path}: layer {i} ({kind}) has bad settings: {e}") from None
         for name, value in params.items():
             setattr(layer, name, value)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .backend import namespace
 from .checks import real, whole
+from .errors import DigitnetError
 from .init import initial_parameters
 
 
@@ -61,7 +62,7 @@ class Dense(Layer):
     def __init__(self, n_in, n_out, init="he", rng=None, dtype=np.float32):
         rng = np.random.default_rng(0) if rng is None else rng
         if not (whole(n_in, 1) and whole(n_out, 1)):
-            raise ValueError(f"Dense({n_in!r}, {n_out!r}): the numbers of inputs and outputs must be whole numbers "
+            raise DigitnetError(f"Dense({n_in!r}, {n_out!r}): the numbers of inputs and outputs must be whole numbers "
                              f"from 1")
         self.n_in, self.n_out, self.init = int(n_in), int(n_out), init
         W, b = initial_parameters(init, rng, self.n_in, self.n_out)
@@ -102,7 +103,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, alpha=0.01):
         if not (real(alpha) and 0.0 < alpha < 1.0):    # max(z, alpha * z) is leaky ReLU only for 0 < alpha < 1
-            raise ValueError(f"LeakyReLU alpha must be a number between 0 and 1, got {alpha!r}")
+            raise DigitnetError(f"LeakyReLU alpha must be a number between 0 and 1, got {alpha!r}")
         self.alpha = float(alpha)
 
     def config(self):
@@ -156,7 +157,7 @@ class Dropout(Layer):
 
     def __init__(self, rate=0.5, rng=None):
         if not (real(rate) and 0.0 <= rate < 1.0):
-            raise ValueError(f"dropout rate must be a number in [0, 1), got {rate!r}")
+            raise DigitnetError(f"dropout rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
         self.rng = np.random.default_rng(0) if rng is None else rng
 

@@ -22,7 +22,7 @@ import math
 import numpy as np
 
 from .backend import array_module, device_name, namespace, random_generator, to_device, to_numpy
-from .checks import check_input, check_labels, check_no_builders, real, scalar, whole
+from .checks import check_input, check_labels, check_layers, check_no_builders, real, scalar, whole
 from .errors import DigitnetError
 from .init import DEFAULT_INIT, INITIALIZERS
 from .layers import ACTIVATIONS, Dense, Dropout, Sigmoid
@@ -97,16 +97,9 @@ class MLP:
             check_no_builders(sizes=sizes is not DEFAULT_SIZES, activation=activation != "relu",
                               init=init is not None, dropout=dropout != 0, input_dropout=input_dropout != 0)
         self.layers = list(layers)
-        for layer in self.layers:
-            if isinstance(layer, type) or not hasattr(layer, "forward"):
-                raise DigitnetError(f"{layer!r} is not a layer: give instances such as Dense(784, 10), ReLU()")
-        self.dense = [layer for layer in self.layers if isinstance(layer, Dense)]
-        if not self.dense:
-            raise DigitnetError("a network needs at least one Dense layer")
-        for a, b in zip(self.dense, self.dense[1:]):
-            if a.n_out != b.n_in:
-                raise DigitnetError(f"layer sizes do not chain: {a.n_out} outputs feed {b.n_in} inputs")
-        self.dense[0].input_grad = False      # d loss / d pixels is never needed
+        self.dense = check_layers(self.layers, Dense)
+        for layer in self.dense:              # d loss / d pixels is never needed: not by the first layer
+            layer.input_grad = layer is not self.dense[0]
         self.metadata = {}                    # what io.load_model read from the model file, if any
         self._flatten()
         self.to(device)
