@@ -118,6 +118,8 @@ def test_every_namespace_makes_the_same_digits(kind, digits, xp, monkeypatch):
     (dict(kind="rotate"), "unknown augmentation 'rotate': choose one of none, shift, affine, elastic, ciresan"),
     (dict(kind="shift", shift=2.5), "augmentation shift 2.5 must be a whole number of pixels, 0 to 27"),
     (dict(kind="affine", rotate=-5), "augmentation rotate -5 must be between 0 and 180"),
+    (dict(kind="affine", rotate=True), "augmentation rotate True must be between 0 and 180"),
+    (dict(kind="shift", shift=True), "augmentation shift True must be a whole number of pixels, 0 to 27"),
     (dict(kind="affine", scale=1.0), "augmentation scale 1.0 must be between 0 and 0.9"),
     (dict(kind="elastic", alpha=float("nan")), "augmentation alpha nan must be between 0 and 1000"),
     (dict(kind="elastic", sigma=0), "augmentation sigma 0 must be between 0.5 and 50 pixels"),

@@ -65,3 +65,18 @@ def test_a_second_train_on_a_folder_in_use_stops_before_writing_into_it(mnist_di
         assert_one_line_error(result, f"{folder}: {BUSY}" + r" \(digitnet train: another --out or --checkpoint-dir\)$")
         assert sorted(p.name for p in folder.iterdir()) == [LOCK]
         assert not (tmp_path / "m.npz").exists()
+
+
+def test_weights_gone_bad_between_epochs_are_dated_to_the_epoch_that_ended(tmp_path):
+    from types import SimpleNamespace
+
+    from digitnet import SGD
+    from digitnet.checkpoint import Position, Saver
+    from digitnet.errors import TrainingDiverged
+    model = MLP(sizes=(4, 3))
+    model.params[0] = np.nan
+    saver = Saver(tmp_path, None, model, SGD(0.1), {}, SimpleNamespace(arrays=dict))
+    with pytest.raises(TrainingDiverged, match=r"NaN or infinite by the end of epoch 2$"):
+        saver.save(Position(epoch=3, batch=0))
+    with pytest.raises(TrainingDiverged, match=r"NaN or infinite by epoch 3, batch 7$"):
+        saver.save(Position(epoch=3, batch=7))

@@ -16,6 +16,8 @@ from test_training import blobs
     (dict(schedule="steps"), "unknown schedule 'steps': choose one of constant, step, exponential, linear, cosine, "
                              "one-cycle"),
     (dict(max_norm=0), "max-norm 0 must be a positive length, e.g. 3"),
+    (dict(max_norm=True), "max-norm True must be a positive length"),               # a bool is no length
+    (dict(l2=True), "l2 True must be zero or a small positive number"),
     (dict(patience=0), "patience 0 must be a whole number of epochs, at least 1"),
     (dict(augment="rotate"), "unknown augmentation 'rotate': choose one of none, shift, affine, elastic, ciresan"),
     (dict(learning_rate=0.0), "learning rate 0.0 must be a positive number"),

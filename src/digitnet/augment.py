@@ -28,6 +28,7 @@ import numpy as np
 
 from . import accel
 from .backend import namespace, random_generator, to_device
+from .checks import real, whole
 from .errors import DigitnetError
 
 SIDE = 28
@@ -53,13 +54,13 @@ class Augment:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise DigitnetError(f"unknown augmentation {self.kind!r}: choose one of {', '.join(KINDS)}")
-        if not isinstance(self.shift, (int, np.integer)) or not 0 <= self.shift < SIDE:
+        if not whole(self.shift, 0) or not self.shift < SIDE:
             raise DigitnetError(f"augmentation shift {self.shift} must be a whole number of pixels, 0 to 27")
         for name, top in (("rotate", 180), ("shear", 60), ("scale", 0.9), ("alpha", 1000)):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float, np.number)) and 0 <= value <= top):
+            if not (real(value) and 0 <= value <= top):
                 raise DigitnetError(f"augmentation {name} {value} must be between 0 and {top}")
-        if not (isinstance(self.sigma, (int, float, np.number)) and 0.5 <= self.sigma <= 50):
+        if not (real(self.sigma) and 0.5 <= self.sigma <= 50):
             raise DigitnetError(f"augmentation sigma {self.sigma} must be between 0.5 and 50 pixels")
 
     def settings(self):

@@ -212,7 +212,8 @@ class Saver:
         if self.directory is None:
             return None
         if not bool(self.model.xp.all(self.model.xp.isfinite(self.model.params))):
-            raise TrainingDiverged(f"training diverged: the weights became NaN or infinite by epoch "
-                                   f"{position.epoch}, batch {position.batch}")
+            when = (f"epoch {position.epoch}, batch {position.batch}" if position.batch     # between epochs: the
+                    else f"the end of epoch {position.epoch - 1}")                         # one that just ended
+            raise TrainingDiverged(f"training diverged: the weights became NaN or infinite by {when}")
         self.last = time.monotonic()
         return save(self.directory, self.model, self.opt, position, self.settings, self.best.arrays())

@@ -43,7 +43,7 @@ def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkp
     """(epochs, batch_size, l2, max_norm, patience, random_state) as plain Python numbers (for a
     checkpoint's JSON), or a DigitnetError naming the first of these settings that cannot work."""
     max_norm, l2, checkpoint_every = scalar(max_norm), scalar(l2), scalar(checkpoint_every)
-    if max_norm is not None and not (isinstance(max_norm, (int, float, np.number)) and 0 < max_norm < math.inf):
+    if max_norm is not None and not (real(max_norm) and 0 < max_norm < math.inf):
         raise DigitnetError(f"max-norm {max_norm} must be a positive length, e.g. 3")
     if patience is not None and not whole(patience, 1):
         raise DigitnetError(f"patience {patience} must be a whole number of epochs, at least 1")
@@ -58,7 +58,7 @@ def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkp
         raise DigitnetError(f"epochs {epochs} must be a whole number of at least 1")
     if not whole(batch_size, 1):
         raise DigitnetError(f"batch size {batch_size} must be a whole number of at least 1")
-    if not isinstance(l2, (int, float, np.integer, np.floating)) or not np.isfinite(l2) or l2 < 0:
+    if not real(l2) or not np.isfinite(l2) or l2 < 0:
         raise DigitnetError(f"l2 {l2} must be zero or a small positive number, e.g. 1e-4")
     if not isinstance(schedule, str) or schedule not in SCHEDULES:
         raise DigitnetError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")

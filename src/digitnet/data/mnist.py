@@ -107,7 +107,7 @@ def load_mnist(
     `validation_size` training images chosen by a permutation seeded with
     `seed`; the remaining training images keep their original order.
     """
-    if not isinstance(validation_size, (int, np.integer)) or isinstance(validation_size, bool) or validation_size < 0:
+    if not whole(validation_size, 0):
         raise DataError(f"validation size {validation_size!r} must be a whole number from 0, e.g. 5000")
     if seed is not None and not whole(seed, 0):
         raise DataError(f"seed {seed!r} must be None (a fresh split) or a whole number from 0, e.g. 0")
