@@ -85,9 +85,8 @@ def test_show_augment_takes_no_model(mnist_dir, tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--seed", 3], "--seed 3: it chooses --augment's distortions, a whole number from 0; use it with --augment"),
-    (["--augment", "shift", "--seed", -1], "--seed -1: it chooses --augment's distortions, a whole number from 0; "
-                                           "use it with --augment"),
+    (["--seed", 3], "--seed 3: it chooses --augment's distortions; use it with --augment"),
+    (["--augment", "shift", "--seed", -1], "argument --seed: '-1': a seed is a whole number from 0, e.g. 0"),
     (["--shift", 3], "--shift shapes --augment shift, not none: add --augment shift, or drop --shift"),
 ])
 def test_show_refuses_augment_flags_that_would_do_nothing(flags, message, tmp_path):

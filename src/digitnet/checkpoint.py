@@ -145,7 +145,7 @@ def restore(arrays, meta, model, opt, settings, directory):
     for key, value in settings.items():
         saved = meta["settings"].get(key, ADDED.get(key))
         if saved != value and saved != UNRECORDED:
-            if key in ("data", "validation"):              # fingerprints (data_hash) of the images
+            if key in ("data", "validation"):              # fingerprints (checkpoint.fingerprint) of the images
                 what = f"other {'training' if key == 'data' else 'validation'} data (fingerprint {saved}, not {value})"
             else:
                 what = f"{key.replace('_', ' ')} {saved!r}, not {value!r}"

@@ -41,3 +41,8 @@ def classification_report(y_true, y_pred, n_classes=10):
         "precision": _ratio(np.diag(cm), cm.sum(axis=0)).tolist(),
         "recall": _ratio(np.diag(cm), cm.sum(axis=1)).tolist(),
     }
+
+
+def percent(fraction):
+    """0.9823 -> '98.23%': how every command and the report write an accuracy."""
+    return f"{100 * fraction:.2f}%"

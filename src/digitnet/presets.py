@@ -22,7 +22,7 @@ class Preset:
     summary: str
     source: str
     reported: str                      # the figure the source reports, in its own words
-    settings: dict = field(default_factory=dict)   # `digitnet train` settings (see cli.train.DEFAULTS)
+    settings: dict = field(default_factory=dict)   # `digitnet train` settings (see cli.train_settings.DEFAULTS)
 
 
 PRESETS = {p.name: p for p in [

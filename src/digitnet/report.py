@@ -17,7 +17,7 @@ import numpy as np
 from . import plots, plots_data
 from .atomic import atomic_write
 from .errors import DigitnetError
-from .metrics import classification_report
+from .metrics import classification_report, percent
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1060px; margin: 2em auto; padding: 0 1em;
@@ -30,10 +30,6 @@ figure { margin: 1em 0; } figure img { max-width: 100%; height: auto; border: 1p
 figcaption { color: #555; font-size: 0.95em; }
 .big { font-size: 1.3em; }
 """
-
-
-def percent(fraction):
-    return f"{100 * fraction:.2f}%"            # as `digitnet evaluate` prints it
 
 
 def _figures(model, meta, data, report, predicted, proba):
@@ -52,7 +48,7 @@ def _figures(model, meta, data, report, predicted, proba):
          "beside the model's ten probabilities.",
          plots.digit_probabilities(x[hardest], proba[hardest], y[hardest], predicted[hardest], hardest)),
         ("training-curves.png", "Training curves",
-         "Loss and accuracy per epoch. Training figures are averaged over each epoch's batches while the "
+         "Loss and accuracy per epoch. Training figures are averaged over each epoch's examples while the "
          "weights still moved (with dropout on); validation figures are measured after the epoch.",
          plots.training_curves(meta.get("history"))),
         ("confusion-matrix.png", "Confusion matrix",

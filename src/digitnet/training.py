@@ -10,7 +10,7 @@ One step is `train_step`, four lines that are the whole of learning:
 `fit` is the loop around it: every epoch it shuffles the training set, cuts
 it into batches, sets the learning rate of each step from the schedule, runs
 the steps, and records the history. After each epoch the history holds the
-training loss and accuracy (averaged over the epoch's batches, so measured
+training loss and accuracy (averaged over the epoch's examples, so measured
 while the weights were still moving, with dropout on) and the validation loss
 and accuracy (measured at the end).
 

@@ -99,10 +99,6 @@ def plural(n, word):
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def percent(fraction):
-    return f"{100 * fraction:.2f}%"
-
-
 AUGMENT = {"shift": "shift", "rotate": "rotate", "shear": "shear", "scale": "scale", "elastic_sigma": "sigma",
            "elastic_alpha": "alpha"}          # flag (as an argparse name) -> augment.Augment's parameter
 

@@ -2,9 +2,9 @@
 import json
 
 from ..data import load_mnist
-from ..metrics import classification_report
+from ..metrics import classification_report, percent
 from .common import (MODEL_HELP, add_data_argument, add_device_argument, load_digit_model, model_path,
-                     nonempty_path, percent)
+                     nonempty_path)
 
 
 def add_parser(sub):

@@ -1,7 +1,8 @@
 """`digitnet info`: what a model file holds: its layers, how it was trained, what it scored."""
 from ..augment import USED
 from ..io import load_model
-from .common import AUGMENT, MODEL_HELP, model_path, nonempty_path, percent, plural
+from ..metrics import percent
+from .common import AUGMENT, MODEL_HELP, model_path, nonempty_path, plural
 
 
 def add_parser(sub):

@@ -9,7 +9,8 @@ from ..atomic import atomic_write
 from ..errors import DigitnetError
 from ..predict import predict_image
 from ..images import load_image
-from .common import add_device_argument, check_output_file, load_digit_model, model_path, nonempty_path, percent
+from ..metrics import percent
+from .common import add_device_argument, check_output_file, load_digit_model, model_path, nonempty_path
 
 IMAGE_SUFFIXES = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 

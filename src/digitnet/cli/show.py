@@ -7,7 +7,7 @@ import numpy as np
 from ..data import load_mnist
 from ..errors import DigitnetError
 from .common import (MODEL_HELP, add_augment_arguments, add_data_argument, check_augment_flags,
-                     check_output_file, load_digit_model, make_augment, model_path, nonempty_path)
+                     check_output_file, load_digit_model, make_augment, model_path, nonempty_path, seed)
 
 DEFAULT_COUNT, MAX_COUNT = 25, 100
 AUGMENT_COUNT, VARIANTS = 6, 7
@@ -34,7 +34,7 @@ def add_parser(sub):
                    help="write the figure to this PNG file instead of a window")
     add_augment_arguments(p, "instead of the model's answers, draw training digits (--count of them, default "
                           f"{AUGMENT_COUNT}) each beside {VARIANTS} augmented versions")
-    p.add_argument("--seed", type=int, help="with --augment: the random seed (default 0)")
+    p.add_argument("--seed", type=seed, help="with --augment: the random seed (default 0)")
     p.set_defaults(run=run)
 
 
@@ -53,9 +53,8 @@ def check_arguments(args):
         raise DigitnetError("--augment draws training digits, not a model's answers: use it without a model, "
                             "--index or --wrong")
     check_augment_flags(args, args.augment or "none")
-    if args.seed is not None and (not args.augment or args.seed < 0):
-        raise DigitnetError(f"--seed {args.seed}: it chooses --augment's distortions, a whole number from 0; "
-                            "use it with --augment")
+    if args.seed is not None and not args.augment:
+        raise DigitnetError(f"--seed {args.seed}: it chooses --augment's distortions; use it with --augment")
     if args.wrong and args.index is not None:
         raise DigitnetError("--wrong chooses the digits of a grid: use it with --count, not --index")
     if args.count is not None and not 1 <= args.count <= MAX_COUNT:

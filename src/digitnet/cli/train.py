@@ -14,7 +14,7 @@ from ..init import DEFAULT_INIT, INITIALIZERS
 from ..io import default_model_path, model_metadata, save_model, write_json
 from ..layers import ACTIVATIONS
 from ..losses import LOSSES
-from ..metrics import classification_report
+from ..metrics import classification_report, percent
 from ..network import MLP
 from ..optimizers import OPTIMIZERS, make_optimizer
 from ..presets import PRESETS, get_preset
@@ -23,7 +23,7 @@ from ..schedules import SCHEDULES
 from ..settings import check_settings
 from ..training import fit
 from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
-                     check_output_file, check_writable, make_augment, nonempty_path, percent, plural, seed)
+                     check_output_file, check_writable, make_augment, nonempty_path, plural, seed)
 from .train_settings import COMMAND, DEFAULT_LR, DEFAULTS, resumed_settings, settings
 
 
@@ -154,7 +154,7 @@ def print_header(s, model, data, device, augment, plan=None):
         print(f"{plan.describe(s['time_budget'])}; --epochs {plan.epochs} repeats this run exactly", flush=True)
 
 
-def test_metrics(model, data, history):
+def report_test_metrics(model, data):
     """Print and return the trained model's figures: train and test accuracy, hardest digits."""
     report = classification_report(data.y_test, model.predict(data.x_test))
     train_accuracy = model.score(data.x_train, data.y_train)     # after training, without dropout
@@ -249,7 +249,7 @@ def train_network(args, s, model, data, augment, checkpoints):
 def evaluate_and_save(args, s, model, data, history, timing, out, data_dir):
     """Print the trained model's figures and training time, save it with them; (training, metrics)."""
     seconds, plan = timing
-    metrics = test_metrics(model, data, history)
+    metrics = report_test_metrics(model, data)
     total = max(seconds, sum(history["seconds"])) if args.resume else seconds     # and the epochs before the stop
     print(training_time(seconds, total, plan, s["time_budget"]))
     training = {**s, "init": model.dense[0].init, "data": os.path.abspath(data_dir) if data_dir else "download cache",

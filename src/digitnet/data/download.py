@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Sequence
 
 from digitnet.atomic import usual_mode, write_problem
+from digitnet.data.idx import GZIP_MAGIC
 from digitnet.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ def sha256_of_decompressed(path: str | Path) -> str | None:
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as raw:
-            if raw.read(2) != b"\x1f\x8b":
+            if raw.read(2) != GZIP_MAGIC:
                 return None
             raw.seek(0)
             with gzip.GzipFile(fileobj=raw) as f:
@@ -131,7 +132,7 @@ def _download_one(name, sha256, target, mirrors, retries, timeout, progress, bac
 
 def _fetch_verified(url, sha256, target, retries, timeout, progress, backoff) -> None:
     """Download `url` to `target` through a checked file in a private folder, or raise _MirrorFailed."""
-    import requests                         # imported when needed: pooch's import of tqdm.auto warns in
+    import requests                         # imported when needed, as pooch is (_retrieve)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as folder:
         for attempt in range(retries + 1):
             try:
@@ -156,7 +157,8 @@ def _fetch_verified(url, sha256, target, retries, timeout, progress, backoff) ->
 
 def _retrieve(url, folder, name, timeout, progress) -> Path:
     """pooch's download of `url` into folder/name (pooch's own messages kept out of the way)."""
-    import pooch                            # (a notebook without ipywidgets, and takes time)
+    import pooch                            # when needed: its import of tqdm.auto warns in a notebook without
+                                            # ipywidgets, and takes time
     downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout, headers={"User-Agent": "digitnet"})
     with _quiet(pooch.get_logger()):
         return Path(pooch.retrieve(url, known_hash=None, fname=name, path=folder, downloader=downloader))

@@ -59,7 +59,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     stream, compressed = _open(path)
     head = _read(stream, 4, path)
     dims_bytes = _read(stream, 4 * head[3], path) if len(head) == 4 else b""
-    dims, offset = _parse_header(head + dims_bytes, path.name)
+    dims = _parse_header(head + dims_bytes, path.name)
     expected = math.prod(dims)
     if expected > MAX_BYTES:
         raise DataError(f"{path.name}: the IDX header declares {dims} = {expected:,} bytes, more than any "
@@ -112,12 +112,6 @@ def read_idx_pair(images_path: str | Path, labels_path: str | Path) -> tuple[np.
     return images, labels
 
 
-def is_gzip(path: str | Path) -> bool:
-    """True if the file starts with the gzip magic bytes 1f 8b."""
-    with open(path, "rb") as f:
-        return f.read(2) == GZIP_MAGIC
-
-
 def _open(path: Path):
     """(a readable stream of the file's bytes, decompressed if it is gzip; its gzip size or None)."""
     raw = read_bytes(path)
@@ -144,8 +138,8 @@ def _count_rest(stream, path: Path, chunk: int = 1 << 20) -> int:
     return total
 
 
-def _parse_header(data: bytes, name: str) -> tuple[tuple[int, ...], int]:
-    """Check the IDX header; return (dims, offset of the first data byte)."""
+def _parse_header(data: bytes, name: str) -> tuple[int, ...]:
+    """Check the IDX header; return its dims."""
     if len(data) < 4:
         raise DataError(f"{name}: truncated: only {len(data)} bytes, too short for an IDX header")
     if data[0] != 0 or data[1] != 0:
@@ -169,4 +163,4 @@ def _parse_header(data: bytes, name: str) -> tuple[tuple[int, ...], int]:
             f"the file has {len(data)}"
         )
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    return dims, offset
+    return dims

@@ -230,7 +230,7 @@ def unit_weights(model, layer, unit):
 
 
 def save_drawing(folder, body):
-    """Save the drawing in `body` as folder/LABEL/N.png (or .jpg, what the bytes are); its path."""
+    """Save the drawing in `body` as folder/LABEL/DATE-TIME-ID.png (or .jpg, what the bytes are); its path."""
     if folder is None:
         raise BadRequest("collecting is off: start the server with `digitnet serve --collect DIR`", 404)
     label = body.get("label")
