@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from digitnet import MLP, fit, load_mnist, save_model
+from digitnet import MLP, fit, load_mnist, load_model, save_model
 from hypothesis import settings
 
 # Property tests (test_properties.py): a fixed, bounded set of examples in CI; more, and new ones, locally
@@ -75,3 +75,19 @@ def small_model_file(mnist_dir, tmp_path_factory):
         verbose=0)
     return save_model(model, tmp_path_factory.mktemp("serve") / "m.npz",
                       metrics={"test_accuracy": model.score(data.x_test, data.y_test)})
+
+
+@pytest.fixture(scope="module")
+def collected(tmp_path_factory):
+    """The folder where the page's corrections go (serve --collect)."""
+    return tmp_path_factory.mktemp("collected")
+
+
+@pytest.fixture(scope="module")
+def url(small_model_file, collected):
+    """The address of the app serving the small model, collecting into `collected` (test_serve.Server)."""
+    from digitnet.web.app import create_app
+    from test_serve import Server
+    model = load_model(small_model_file)
+    with Server(create_app(model, model.metadata, collected)) as address:
+        yield address

@@ -46,18 +46,6 @@ class Server:
         self.thread.join(10)
 
 
-@pytest.fixture(scope="module")
-def collected(tmp_path_factory):
-    return tmp_path_factory.mktemp("collected")
-
-
-@pytest.fixture(scope="module")
-def url(small_model_file, collected):
-    model = load_model(small_model_file)
-    with Server(create_app(model, model.metadata, collected)) as address:
-        yield address
-
-
 def png(image):
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
@@ -240,6 +228,14 @@ def chromium(p):
     return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
 
 
+def opened(browser, url):
+    """A page of the app at `url`, in a 1000x900 window, once it has described the model."""
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    page.goto(url)
+    page.wait_for_function("document.getElementById('model').textContent.includes('784-64-10')")
+    return page
+
+
 def test_drawing_a_digit_in_chromium(url, tmp_path):
     """Mouse strokes on the canvas, a live prediction, the 28x28 input and the hidden layer drawn."""
     playwright = pytest.importorskip("playwright.sync_api")
@@ -296,9 +292,7 @@ def test_an_uploaded_photo_is_read_and_saved_as_it_is_even_large(url, collected,
     model = load_model(small_model_file)
     with playwright.sync_playwright() as p:
         browser = chromium(p)
-        page = browser.new_page(viewport={"width": 1000, "height": 900})
-        page.goto(url)
-        page.wait_for_function("document.getElementById('model').textContent.includes('784-64-10')")
+        page = opened(browser, url)
         page.set_input_files("#upload", str(tmp_path / "photo.jpg"))
         page.wait_for_function("document.getElementById('prediction').textContent !== '?'", timeout=10_000)
         read = page.locator("#prediction").text_content()
@@ -312,7 +306,7 @@ def test_an_uploaded_photo_is_read_and_saved_as_it_is_even_large(url, collected,
         saved = sorted((collected / "3").iterdir())[-1]
         assert Image.open(saved).size == (400, 300) and str(predict_image(model, saved).digit) == read
         page.set_input_files("#upload", str(tmp_path / "big.jpg"))
-        page.wait_for_function("document.getElementById('status').textContent.startsWith('read in')",
+        page.wait_for_function("document.getElementById('timing').textContent.startsWith('read in')",
                                timeout=10_000)
         assert page.locator("#prediction").text_content() == "7"
         browser.close()

@@ -9,6 +9,10 @@ let uploads = 0;                    // counts uploads, clears and undos: a slow 
 const WAIT = 10000;                 // milliseconds before a request that has not answered counts as failed
 let collecting = false;
 const SENT_AS_IS = 1.5e6;           // bytes: an uploaded file up to this size is sent as it is (the server takes 2 MB)
+const SENT_PIXELS = 16e6;           // and up to this many pixels (the server reads 40 million at most)
+const BODY_LIMIT = 2 * 1024 * 1024; // bytes: the most the server takes
+let retryDelay = 1000;              // milliseconds before asking a server that did not answer again; doubles
+let announced = null;               // the digit a screen reader was last told
 
 pad.addEventListener("pointerdown", (event) => {
   if (drawing || !event.isPrimary || event.button !== 0) return;   // one finger, the main button
@@ -50,7 +54,9 @@ function replaced() {                // the pad no longer shows what earlier req
 }
 
 function request() {                 // the uploaded file as it was (a picture if it is large), or the pad as drawn
-  if (upload && strokes.length === 0 && (upload.file.size <= SENT_AS_IS || !upload.picture)) {
+  const small = upload && upload.picture && upload.file.size <= SENT_AS_IS &&
+                upload.picture.width * upload.picture.height <= SENT_PIXELS;
+  if (upload && strokes.length === 0 && (small || !upload.picture)) {
     const form = new FormData();
     form.append("file", upload.file);
     return { method: "POST", body: form };
@@ -60,6 +66,10 @@ function request() {                 // the uploaded file as it was (a picture i
 
 async function predict() {           // one request at a time; a change meanwhile is asked about next
   if (strokes.length === 0 && !upload) return showNothing();
+  if (upload && !upload.picture && strokes.length === 0 && upload.file.size > BODY_LIMIT) {
+    return failed("this browser cannot read this file as an image, and at over 2 MB it is too large to send: " +
+                  "choose a PNG or JPEG");
+  }
   if (inFlight) { again = true; return; }
   inFlight = true;
   try {
@@ -86,23 +96,42 @@ async function call(url, options = {}) {
 
 function unreachable(error) {
   return error.name === "AbortError" ? `the server did not answer within ${WAIT / 1000} s`
-                                     : `the server does not answer (${error})`;
+                                     : "the server does not answer";
+}
+
+function retryLater() {              // the server went away: ask again, less often each time, until it answers
+  const seconds = retryDelay / 1000;
+  setTimeout(predict, retryDelay);
+  retryDelay = Math.min(2 * retryDelay, 16000);
+  return seconds;
 }
 
 async function ask(options, asked) {
   let response, answer;
+  const slow = setTimeout(() => { if (asked === generation) timing("reading..."); }, 300);
   try {
     ({ response, answer } = await call("/api/predict", options));
   } catch (error) {
-    if (asked === generation) failed(unreachable(error));
+    if (asked === generation) failed(`${unreachable(error)}; asking again in ${retryLater()} s`);
     return;
+  } finally {
+    clearTimeout(slow);
   }
+  retryDelay = 1000;
   if (asked !== generation) return;                  // cleared, undone or replaced since it was asked
   if (response.ok && answer) return show(answer);
   failed((answer && answer.error) || `server error ${response.status}`);
 }
 
-function say(text) { document.getElementById("status").textContent = text; }
+function say(text) { document.getElementById("status").textContent = text; }     // read out by screen readers
+
+function timing(text) { document.getElementById("timing").textContent = text; }  // not read out: it changes often
+
+function announce(digit, sure) {     // the answer, read out when it changes, not at every request of a stroke
+  if (digit === announced) return;
+  announced = digit;
+  document.getElementById("announce").textContent = digit === null ? "" : `reads ${digit}, ${sure} sure`;
+}
 
 function failed(text) { showNothing(); say(text); }
 
@@ -119,12 +148,15 @@ function showNothing() {
   wrong.disabled = true;
   showLabels(false);
   say("");
+  timing("");
+  announce(null);
 }
 
 function show(answer) {
-  const best = answer.prediction;
+  const best = answer.prediction, sure = `${(100 * answer.probabilities[best]).toFixed(1)}%`;
   document.getElementById("prediction").textContent = best;
-  document.getElementById("confidence").textContent = `${(100 * answer.probabilities[best]).toFixed(1)}% sure`;
+  document.getElementById("confidence").textContent = `${sure} sure`;
+  announce(best, sure);
   const bars = answer.probabilities.map((p, digit) => {
     const item = document.createElement("li");
     item.className = digit === best ? "best" : "";
@@ -136,8 +168,8 @@ function show(answer) {
   paint(document.getElementById("seen"), answer.input.flat(), 28, 28, gray);
   showLayers(answer.hidden, showWeights);
   const unseen = upload && !upload.picture && strokes.length === 0;     // read, but not on the pad to be saved
-  say(unseen ? "this browser cannot show this image: it was read as sent; drawing on the pad starts afresh"
-             : `read in ${answer.milliseconds.toFixed(1)} ms on the server`);
+  say(unseen ? "this browser cannot show this image: it was read as sent; drawing on the pad starts afresh" : "");
+  timing(`read in ${answer.milliseconds.toFixed(1)} ms on the server`);
   document.getElementById("wrong").disabled = !collecting || unseen;
 }
 
@@ -219,19 +251,23 @@ async function save(digit) {         // the image as it was read, with the right
     return say(`could not save: ${(answer && answer.error) || `server error ${response.status}`}`);
   }
   say(`saved as a ${digit}: ${answer.saved.split(/[\\/]/).pop()}`);
+  document.getElementById("undo").focus();                    // "Wrong?" waits for the pad to change:
+  document.getElementById("wrong").disabled = true;           // the same drawing is not saved twice
 }
 
-async function describeModel() {
+async function describeModel(delay = 1000) {   // the header; asked again, less often each time, until it comes
   try {
-    const model = await (await fetch("/api/model")).json();
+    const { answer: model } = await call("/api/model");
     const accuracy = model.metrics.test_accuracy;
     document.getElementById("model").textContent =
       `network ${model.sizes.join("-")}, ${model.parameters.toLocaleString()} parameters` +
       (accuracy === undefined ? "" : `, ${(100 * accuracy).toFixed(2)}% on the MNIST test set`);
     collecting = model.collecting;
-    if (!collecting) document.getElementById("wrong").title = "to save corrections, start the server with --collect";
+    document.getElementById("correct").hidden = !collecting;   // without --collect, nowhere to save corrections
   } catch (error) {
-    say(`the server does not answer (${error})`);
+    document.getElementById("model").textContent = `the model's description did not come; asking again in ` +
+                                                   `${delay / 1000} s`;
+    setTimeout(() => describeModel(Math.min(2 * delay, 16000)), delay);
   }
 }
 

@@ -35,6 +35,8 @@ function showLayers(hidden, pickUnit) {    // pickUnit(layer, unit): a unit hove
     box.className = "layer";
     box.innerHTML = `<div class="quiet">layer ${k + 1}: ${values.length} units</div>`;
     const canvas = document.createElement("canvas");
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", `the activations of layer ${k + 1}'s ${values.length} units`);
     paint(canvas, padded, columns, rows, heat);
     canvas.style.width = `${columns * CELL}px`;
     const pick = (event) => {

@@ -1,0 +1,73 @@
+"""The drawing page as people meet it, in headless Chromium: read out to a screen reader once per
+answer, back by itself after the server went away, a huge picture scaled down before it is sent,
+and a correction saved once."""
+import pytest
+from PIL import Image, ImageDraw
+
+from test_serve import chromium, opened
+
+
+def draw_a_one(page):
+    box = page.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.52 * box["width"], box["y"] + 0.85 * box["height"], steps=12)
+    page.mouse.up()
+
+
+def test_the_answer_is_read_out_once_and_a_correction_saved_once(url, collected):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = chromium(p)
+        page = opened(browser, url)
+        draw_a_one(page)
+        page.wait_for_function("document.getElementById('timing').textContent.startsWith('read in')")
+        digit = page.locator("#prediction").text_content()
+        assert page.locator(".prediction").text_content().startswith(f"{digit} ")        # not "799.7% sure"
+        assert page.locator("#announce").text_content().startswith(f"reads {digit}, ")
+        assert page.locator("#status").text_content() == ""                               # no timings read out
+        assert page.locator("canvas[role=img]").count() == 4        # the pad, the input, a layer, the weights
+        page.click("#wrong")
+        page.click("#labels button[aria-label='it is a 4']")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('saved as a 4')")
+        assert page.locator("#wrong").is_disabled()                 # until the pad changes
+        assert len(list((collected / "4").iterdir())) == 1
+        browser.close()
+
+
+def test_the_page_asks_again_by_itself_once_the_server_is_back(url):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = chromium(p)
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        page.route("**/api/model", lambda route: route.abort())
+        page.route("**/api/predict", lambda route: route.abort())
+        page.goto(url)
+        page.wait_for_function("document.getElementById('model').textContent.includes('asking again')")
+        draw_a_one(page)
+        page.wait_for_function("document.getElementById('status').textContent.startsWith("
+                               "'the server does not answer; asking again in')")
+        page.unroute("**/api/model")
+        page.unroute("**/api/predict")
+        page.wait_for_function("document.getElementById('prediction').textContent !== '?'", timeout=10_000)
+        page.wait_for_function("document.getElementById('model').textContent.includes('784-64-10')", timeout=10_000)
+        assert page.locator("#status").text_content() == ""
+        browser.close()
+
+
+def test_a_picture_of_too_many_pixels_is_sent_scaled_down(url, tmp_path):
+    """8000 x 8000 pixels in a small file: more than the server reads (40 megapixels), so the page
+    sends it at 512 pixels, as it does a file of many bytes."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    image = Image.new("L", (8000, 8000), 255)
+    ImageDraw.Draw(image).line([(4000, 1200), (4100, 6800)], fill=0, width=700)
+    image.save(tmp_path / "huge.png")
+    assert (tmp_path / "huge.png").stat().st_size < 1_500_000
+    with playwright.sync_playwright() as p:
+        browser = chromium(p)
+        page = opened(browser, url)
+        page.set_input_files("#upload", str(tmp_path / "huge.png"))
+        page.wait_for_function("document.getElementById('timing').textContent.startsWith('read in')",
+                               timeout=20_000)
+        assert page.locator("#status").text_content() == "" and page.locator("#prediction").text_content() == "1"
+        browser.close()
