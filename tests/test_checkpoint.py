@@ -284,3 +284,14 @@ def test_resume_with_a_contradicting_flag_is_one_line(mnist_dir, tmp_path):
 def test_the_default_checkpoint_is_removed_once_the_model_is_saved(mnist_dir, tmp_path):
     digitnet("train", "--data", mnist_dir, *FLAGS, "--out", tmp_path / "m.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.history.json", "m.npz"]
+
+
+def test_a_stop_asked_after_the_last_step_is_not_ignored(tmp_path):
+    """Ctrl-C or SIGTERM during the last epoch's validation or checkpoint: training is over, but the
+    user asked to stop, so fit says so (the checkpoint of that epoch is written) instead of returning."""
+    def stop_after_the_last_step(record):
+        if record["epoch"] == SETTINGS["epochs"]:
+            os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(TrainingInterrupted, match=r"^training stopped by SIGINT at the end of epoch 3$") as stopped:
+        train(checkpoint_dir=tmp_path / "c", callbacks=[stop_after_the_last_step])
+    assert stopped.value.checkpoint == tmp_path / "c" / NAME and position(tmp_path / "c") == (4, 0)

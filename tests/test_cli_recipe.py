@@ -150,3 +150,51 @@ def test_a_signal_while_the_model_is_saved_leaves_the_checkpoint_to_resume(mnist
     monkeypatch.setattr(train_command, "save_results", save_results)
     assert main(["train", "--resume", str(checkpoints), "--quiet"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.history.json", "m.npz"]
+
+
+def test_a_full_disk_at_the_save_names_the_file_and_keeps_the_checkpoint(mnist_dir, tmp_path, monkeypatch, capsys):
+    import errno
+    from digitnet.atomic import atomic_write
+
+    def full(model, out, *args, **kwargs):
+        with atomic_write(out) as f:
+            f.write(b"x")
+            raise OSError(errno.ENOSPC, "No space left on device")      # as a write to a full disk fails
+    monkeypatch.setattr(train_command, "save_results", full)
+    out, checkpoints = tmp_path / "my runs" / "m.npz", tmp_path / "my runs" / "m.checkpoint"
+    assert main(["train", "--data", str(mnist_dir), "--hidden", "16", "--epochs", "1", "--out", str(out),
+                 "--quiet"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"digitnet: error: No space left on device: {out}; the checkpoint in {checkpoints} keeps the trained "
+        f"network: make room, then `digitnet train --resume '{checkpoints}'`")                 # quoted for a shell
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint.npz", "command.json", "lock"]
+
+
+def test_a_new_run_never_takes_over_an_earlier_runs_checkpoint(mnist_dir, tmp_path, monkeypatch, capsys):
+    """A run stopped before its first checkpoint leaves nothing; one stopped after it leaves a
+    checkpoint that a new run with the same --out refuses to write over."""
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+    args = ["train", "--data", str(mnist_dir), "--hidden", "16", "--epochs", "1", "--out", str(tmp_path / "m.npz"),
+            "--quiet"]
+    monkeypatch.setattr(train_command, "fit", stopped)
+    assert main(args) == 130
+    assert list(tmp_path.iterdir()) == []                       # no command.json and lock left to puzzle over
+    monkeypatch.undo()
+    checkpoints = tmp_path / "m.checkpoint"
+    checkpoints.mkdir()
+    (checkpoints / "checkpoint.npz").write_bytes(b"an earlier run's")
+    assert main(args) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"digitnet: error: --out {tmp_path / 'm.npz'}: the checkpoint folder {checkpoints} holds the checkpoint of "
+        f"an earlier run: go on with it, `digitnet train --resume {checkpoints}`, or delete that folder to start "
+        f"afresh")
+    assert (checkpoints / "checkpoint.npz").read_bytes() == b"an earlier run's"
+
+
+def test_removing_the_checkpoint_takes_the_temp_files_a_kill_left(tmp_path):
+    from digitnet.cli.train_folder import remove_checkpoint
+    for name in ("checkpoint.npz", "command.json", "lock", ".checkpoint.npz.k93kkmir.tmp", ".command.json.x1.tmp"):
+        (tmp_path / name).write_text("")
+    remove_checkpoint(tmp_path)
+    assert not tmp_path.exists()

@@ -131,6 +131,24 @@ def test_every_mirror_failing_says_why_and_leaves_nothing(mirror, tmp_path):
     assert list(tmp_path.iterdir()) == []                             # the folders it made are gone too
 
 
+def test_a_full_disk_is_no_network_error(mirror, tmp_path, monkeypatch):
+    """Writing the download fails: no retry, no other mirror, no advice to download by hand."""
+    import errno
+    from digitnet.data import download
+
+    calls = []
+
+    def full(url, folder, name, *args):
+        calls.append(url)
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder / name))
+    monkeypatch.setattr(download, "_retrieve", full)
+    dest = tmp_path / "new"
+    with pytest.raises(DataError, match=rf"^{re.escape(str(dest))}: cannot write the MNIST files there \(No space "
+                                        r"left on device\); free some space, or choose another folder"):
+        download_mnist(dest, mirrors=[mirror.url("good"), mirror.url("good")], backoff=0, progress=False)
+    assert len(calls) == 1 and not dest.exists()
+
+
 def test_network_errors_exhausting_retries(mirror, tmp_path):
     dead = "http://127.0.0.1:9/"        # the discard port: connection refused
     with pytest.raises(DataError, match=r"^train-images-idx3-ubyte\.gz: could not download from any mirror \("

@@ -146,6 +146,9 @@ ZOO = {
                                r"argument --seed: '-1': a seed is a whole number from 0"),
     "argument l2 too large for gradcheck": (lambda t, m: ["gradcheck", "--l2", "1e4"],
                                             r"--l2 10000: too large to check: .* check with at most 10"),
+    "argument out name too long": (lambda t, m: ["train", "--data", m, "--out", t / ("b" * 250 + ".npz")],
+                                   r"its history .*: its name is 263 bytes long, and file systems take at most 255: "
+                                   r"choose a shorter one$"),
     "argument dropout 1 for gradcheck": (lambda t, m: ["gradcheck", "--dropout", "1"],
                                          r"^digitnet: error: --dropout 1: must be at least 0 and below 1"),
     "argument seed negative gradcheck": (lambda t, m: ["gradcheck", "--seed", "-2"], r"'-2': a seed is a whole number"),

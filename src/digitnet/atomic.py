@@ -57,14 +57,16 @@ def atomic_write(path, mode="wb"):
     """Context manager yielding a file object whose contents replace `target(path)` on success."""
     path = target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:200]}.", suffix=".tmp")   # a name's 255 bytes
     os.close(fd)
     os.chmod(tmp, usual_mode())             # mkstemp makes it private (0600)
     try:
         with open(tmp, mode) as f:          # f.name is the temp file's path, for checks before the rename
             yield f
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.filename in (None, tmp):     # named as the user named it, e.g. a full disk
+            raise OSError(e.errno, e.strerror, str(path)) from None
         raise

@@ -198,7 +198,7 @@ class Saver:
         self.directory, self.every, self.settings = directory, every_minutes, settings
         self.model, self.opt = model, opt
         self.best = best                       # the early stopping's best weights go into the checkpoint too
-        self.last = time.monotonic()
+        self.last, self.path = time.monotonic(), None          # when the last checkpoint was written, and where
 
     def due(self):
         """Whether `every_minutes` have passed since the last checkpoint."""
@@ -216,4 +216,5 @@ class Saver:
                     else f"the end of epoch {position.epoch - 1}")                         # one that just ended
             raise TrainingDiverged(f"training diverged: the weights became NaN or infinite by {when}")
         self.last = time.monotonic()
-        return save(self.directory, self.model, self.opt, position, self.settings, self.best.arrays())
+        self.path = save(self.directory, self.model, self.opt, position, self.settings, self.best.arrays())
+        return self.path

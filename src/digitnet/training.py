@@ -181,6 +181,8 @@ def _epochs(model, opt, data, validation, steps, position, shown, callbacks, sav
         stops = [callback(record) is False for callback in callbacks]     # each runs; one False ends training
         if any(stops) or saver.best.exhausted(epoch):
             break
+    if stop.signal is not None:                        # asked during the last epoch's validation or checkpoint
+        raise TrainingInterrupted(stop.signal, f"the end of epoch {history['epoch'][-1]}", saver.path)
     if not bool(model.xp.all(model.xp.isfinite(model.params))):
         raise TrainingDiverged("training diverged: the weights became NaN or infinite")
     return history

@@ -1,5 +1,6 @@
 """Pieces several commands share: the --data option, model paths, output folders, number formatting."""
 import argparse
+import os
 from pathlib import Path
 
 from .. import atomic
@@ -7,6 +8,8 @@ from ..augment import KINDS, USED, Augment
 from ..backend import DEVICES
 from ..errors import DigitnetError
 from ..io import default_model_path, load_model
+
+NAME_MAX = 255                      # bytes in one file or folder name, on every common file system
 
 
 def nonempty_path(text):
@@ -80,10 +83,19 @@ def check_writable(folder, what):
                             f"you can write to") from None
 
 
+def check_name_length(path, what):
+    """Refuse now a name longer than file systems take (255 bytes), which would fail after the work."""
+    size = len(os.fsencode(Path(path).name))
+    if size > NAME_MAX:
+        raise DigitnetError(f"{what}: its name is {size} bytes long, and file systems take at most {NAME_MAX}: "
+                            f"choose a shorter one")
+
+
 def check_output_file(file, what, example=None):
     """Find out at the start that `file` can be written: no folder, device or pipe in its place, and a
     folder that takes files (atomic.target: a symbolic link is followed). `what` names the argument;
     `example`, a file name to suggest in a folder."""
+    check_name_length(file, what)
     try:
         real = atomic.target(file)
     except IsADirectoryError:

@@ -1,5 +1,4 @@
 """`digitnet train`: train a network on MNIST, report test accuracy, save the model."""
-import contextlib
 import os
 import signal
 import sys
@@ -7,7 +6,6 @@ import time
 from pathlib import Path
 
 from ..budget import check_seconds, epochs_within
-from ..checkpoint import LOCK, NAME, claim
 from ..data import load_mnist
 from ..errors import DigitnetError, TrainingDiverged
 from ..init import DEFAULT_INIT, INITIALIZERS
@@ -24,7 +22,8 @@ from ..settings import check_settings
 from ..training import fit
 from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
                      check_output_file, check_writable, make_augment, nonempty_path, plural, seed)
-from .train_settings import COMMAND, DEFAULT_LR, DEFAULTS, resumed_settings, settings
+from .train_folder import beside, checkpoint_folder, claimed, remove_checkpoint, resume_command, write_command
+from .train_settings import DEFAULT_LR, DEFAULTS, resumed_settings, settings
 
 
 def add_parser(sub):
@@ -109,29 +108,6 @@ def output_path(args, s, command=None):
     return out
 
 
-def beside(out, suffix):
-    """The path of a file that goes with the model `out`: m.npz -> m.history.json, but run.1 ->
-    run.1.history.json, so that two models never share one."""
-    return out.with_suffix(suffix) if out.suffix.lower() == ".npz" else out.with_name(out.name + suffix)
-
-
-def checkpoint_folder(args, out):
-    """The checkpoint's folder: --resume's, else --checkpoint-dir, else MODEL.checkpoint beside --out;
-    refused now if it is a file, or the model's own path."""
-    if args.resume and args.checkpoint_dir and Path(args.checkpoint_dir).resolve() != Path(args.resume).resolve():
-        raise DigitnetError(f"--checkpoint-dir {args.checkpoint_dir}: a resumed run keeps its checkpoint in "
-                            f"{args.resume}; resume without --checkpoint-dir")
-    folder = Path(args.resume or args.checkpoint_dir or beside(out, ".checkpoint"))
-    flag = "--checkpoint-dir" if args.checkpoint_dir else f"--out {out}: the checkpoint folder"
-    if folder.resolve() in (out.resolve(), beside(out, ".history.json").resolve()):
-        raise DigitnetError(f"{flag} {folder} is where the model or its history goes: choose another "
-                            f"{'--checkpoint-dir' if args.checkpoint_dir else '--out, such as model.npz'}")
-    if folder.exists() and not folder.is_dir():
-        raise DigitnetError(f"{flag} {folder} is a file, not a folder; name a folder for the checkpoint")
-    check_writable(folder, f"{flag} {folder}")
-    return folder
-
-
 def print_header(s, model, data, device, augment, plan=None):
     if s["preset"]:
         preset = get_preset(s["preset"])
@@ -200,11 +176,9 @@ def run(args):
         print(f"digitnet: stopped by {signal.Signals(e.signal).name} while timing steps for --time-budget; "
               f"nothing was trained", file=sys.stderr)
         return e.exit_status
-    with claim(checkpoints):                                  # a second run given this folder stops here
+    with claimed(checkpoints):                                # a second run given this folder stops here
         if not args.resume:
-            write_json(checkpoints / COMMAND, {"settings": s, "out": os.path.abspath(out),      # resumed from anywhere
-                                               "data": data_dir and os.path.abspath(data_dir),
-                                               "temporary": temporary})
+            write_command(checkpoints, s, out, data_dir, temporary)
         print_header(s, model, data, args.device, augment, plan)
         if args.resume:
             print(f"resuming from the checkpoint in {checkpoints}", flush=True)
@@ -212,8 +186,8 @@ def run(args):
         try:
             history = train_network(args, s, model, data, augment, checkpoints)
         except TrainingInterrupted as e:
-            print(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with `digitnet train --resume "
-                  f"{checkpoints}`", file=sys.stderr)
+            print(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with "
+                  f"`{resume_command(checkpoints)}`", file=sys.stderr)
             return e.exit_status
         except TrainingDiverged:
             if temporary:                                         # nothing in it is worth resuming
@@ -224,8 +198,12 @@ def run(args):
             training, metrics = evaluate_and_save(args, s, model, data, history, (seconds, plan), out, data_dir)
         except KeyboardInterrupt as e:                            # Ctrl-C or SIGTERM before the model file is whole
             print(f"digitnet: stopped before the model was saved; the checkpoint in {checkpoints} keeps the trained "
-                  f"network: resume with `digitnet train --resume {checkpoints}`", file=sys.stderr)
+                  f"network: resume with `{resume_command(checkpoints)}`", file=sys.stderr)
             return getattr(e, "exit_status", 130)
+        except (DigitnetError, OSError) as e:                     # a full disk, say: the training is not lost
+            problem = e if isinstance(e, DigitnetError) else f"{e.strerror or e}: {e.filename}"
+            raise DigitnetError(f"{problem}; the checkpoint in {checkpoints} keeps the trained network: make room, "
+                                f"then `{resume_command(checkpoints)}`") from None
         if temporary:                                             # the default checkpoint was only a safety net
             remove_checkpoint(checkpoints)
         if args.report:
@@ -286,11 +264,3 @@ def budget_plan(args, s, model, data, augment):
                          checkpoints=True)
     s["epochs"] = plan.epochs
     return plan
-
-
-def remove_checkpoint(directory):
-    """Remove the files this command wrote into `directory`, and the directory if that empties it."""
-    for name in (NAME, COMMAND, LOCK):
-        (directory / name).unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        directory.rmdir()

@@ -19,6 +19,7 @@ the next mirror. If every mirror fails, `DataError` lists why.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import hashlib
 import logging
@@ -52,6 +53,8 @@ MIRRORS = [
 ]
 
 CHUNK = 1 << 16
+#: What an OSError while writing means when it is the disk's or the folder's fault, not the network's.
+WRITE_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
 
 
 class _MirrorFailed(Exception):
@@ -88,10 +91,13 @@ def download_mnist(
                     continue
                 log.warning("%s: checksum mismatch, downloading it again", target)
             _download_one(name, sha256, target, mirrors, retries, timeout, progress, backoff)
-    except BaseException:
+    except BaseException as e:
         for folder in created:              # the folders made for a download that failed: not left behind
             with contextlib.suppress(OSError):
                 folder.rmdir()
+        if isinstance(e, OSError) and e.errno in WRITE_ERRORS:
+            raise DataError(f"{dest}: cannot write the MNIST files there ({write_problem(dest, e)}); free some "
+                            f"space, or choose another folder (--data, or $DIGITNET_DATA)") from None
         raise
     return dest
 
@@ -141,6 +147,8 @@ def _fetch_verified(url, sha256, target, retries, timeout, progress, backoff) ->
             except requests.HTTPError as e:
                 raise _MirrorFailed(f"HTTP {e.response.status_code} {e.response.reason}") from None
             except (requests.RequestException, OSError) as e:
+                if getattr(e, "errno", None) in WRITE_ERRORS:        # a full disk: no retry, no other mirror
+                    raise
                 if attempt == retries:
                     raise _MirrorFailed(f"network error: {_describe(e)}") from None
                 pause = backoff * 2**attempt
