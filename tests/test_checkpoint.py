@@ -240,7 +240,7 @@ def test_sigkill_mid_epoch_then_resume_gives_the_unbroken_weights(mnist_dir, tmp
                 np.testing.assert_array_equal(a[name], b[name])
 
 
-@pytest.mark.parametrize("sent, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("sent, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_signal_saves_a_checkpoint_and_prints_the_command_that_resumes(mnist_dir, tmp_path, sent, status):
     checkpoints = tmp_path / "checkpoints"
     process = start_training(mnist_dir, tmp_path / "m.npz", checkpoints)

@@ -53,6 +53,8 @@ def test_early_stopping_from_the_command_line(mnist_dir, tmp_path):
     (["--schedule", "warm"], r"argument --schedule: invalid choice: 'warm'"),
     (["--time-budget", 0], r"time budget 0.0: give a positive number of seconds, e.g. 600"),
     (["--time-budget", "inf"], r"time budget inf: give a positive number of seconds, e.g. 600"),
+    (["--time-budget", "1e300"], r"time budget 1e\+300 s is more than a week \(604,800 s\): for so long a run, "
+                                 r"give its number of epochs instead"),
     (["--time-budget", 60, "--epochs", 3], "--time-budget chooses the number of epochs: give --epochs or "
                                            "--time-budget, not both"),
     (["--rotate", 10], "--rotate shapes --augment affine or ciresan, not none: add --augment affine, or drop --rotate"),

@@ -66,10 +66,16 @@ class Plan:
                 f"budget{over}")
 
 
+WEEK = 7 * 24 * 3600      # seconds: a longer budget is a typo, or a run to plan by its epochs
+
+
 def check_seconds(seconds):
-    """`seconds` as a float, or a DigitnetError if it is not a positive, finite number of seconds."""
+    """`seconds` as a float, or a DigitnetError if it is not a positive number of seconds up to a week."""
     if not (real(seconds) and 0 < seconds < math.inf):
         raise DigitnetError(f"time budget {seconds!r}: give a positive number of seconds, e.g. 600")
+    if seconds > WEEK:
+        raise DigitnetError(f"time budget {seconds:g} s is more than a week ({WEEK:,} s): for so long a run, "
+                            f"give its number of epochs instead")
     return float(seconds)
 
 

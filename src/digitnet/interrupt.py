@@ -32,9 +32,10 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 class StopRequests:
-    """While active, SIGINT and SIGTERM ask training to stop after the current step."""
+    """While active, SIGINT, SIGTERM and SIGHUP (the terminal closed) ask training to stop after the
+    current step."""
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ())
 
     def __init__(self):
         self.signal, self._previous = None, {}
