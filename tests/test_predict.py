@@ -1,4 +1,5 @@
 """Reading users' own images: MNIST-style preprocessing, predict_image, and `digitnet predict`."""
+import io
 import json
 import subprocess
 import sys
@@ -219,3 +220,12 @@ def test_a_gray_array_with_its_channel_axis_reads_as_without_it(model):
     with_channel, without = predict_image(model, image[:, :, None]), predict_image(model, image)
     assert with_channel.digit == without.digit
     np.testing.assert_array_equal(with_channel.input, without.input)
+
+
+def test_formats_beyond_the_common_pictures_are_not_opened():
+    """EPS would be handed to Ghostscript: from a web upload, that is code no one should run."""
+    eps = io.BytesIO()
+    Image.new("L", (30, 30), 255).save(eps, "EPS")
+    with pytest.raises(DigitnetError, match=r"^not an image file digitnet reads \(PNG, JPEG, GIF, BMP, TIFF, WebP or "
+                                            r"PPM\)$"):
+        predict_image(MLP(sizes=(784, 10)), eps.getvalue())

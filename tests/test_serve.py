@@ -2,6 +2,7 @@
 Chromium, drawing a digit stroke by stroke. The command and its processes: test_serve_command.py."""
 import base64
 import io
+import json
 import socket
 import threading
 import time
@@ -159,10 +160,10 @@ def test_weights_of_a_unit(url, small_model_file):
 
 def test_collect_saves_the_drawing_under_its_label(url, collected):
     answer = httpx.post(f"{url}/api/collect", json={"image": data_url(drawn_one()), "label": 7}).json()
-    saved = Path(answer["saved"])
+    saved = collected / answer["saved"]                 # within the folder: the server's own path is its business
     assert saved.parent == collected / "7" and Image.open(saved).size == (140, 140) and saved.suffix == ".png"
-    photo = Path(httpx.post(f"{url}/api/collect", json={"image": data_url(drawn_one(), "jpeg"), "label": 1}).json()
-                 ["saved"])
+    photo = collected / httpx.post(f"{url}/api/collect", json={"image": data_url(drawn_one(), "jpeg"),
+                                                               "label": 1}).json()["saved"]
     assert photo.suffix == ".jpg" and Image.open(photo).format == "JPEG"
     gif = io.BytesIO()
     drawn_one().save(gif, "GIF")
@@ -173,6 +174,11 @@ def test_collect_saves_the_drawing_under_its_label(url, collected):
     for body in ({"image": data_url(drawn_one()), "label": 10}, {"image": data_url(drawn_one())},
                  {"image": "nope", "label": 3}):
         assert httpx.post(f"{url}/api/collect", json=body).status_code == 400
+    body = json.dumps({"image": data_url(drawn_one()), "label": 7})       # as a form on another site could send it
+    response = httpx.post(f"{url}/api/collect", content=body, headers={"content-type": "text/plain"})
+    assert response.status_code == 415 and response.json()["error"] == ("send the drawing as JSON (Content-Type: "
+                                                                         "application/json)")
+    assert len(list((collected / "7").iterdir())) == 1
 
 
 def test_collect_is_off_without_a_folder(small_model_file):

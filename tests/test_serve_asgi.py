@@ -128,3 +128,10 @@ def test_a_parse_error_that_older_starlette_lets_through_is_a_400(small_model_fi
     response = asyncio.run(answer())
     assert response.status_code == 400
     assert response.json()["error"] == "malformed multipart upload: Did not find boundary character 103 at index 2"
+
+
+def test_the_model_description_keeps_the_training_machines_paths_to_itself(small_model_file):
+    from digitnet.web.app import model_description
+    model = load_model(small_model_file)
+    described = model_description(model, {"training": {"data": "/home/teacher/mnist", "epochs": 8}})
+    assert described["training"] == {"epochs": 8}

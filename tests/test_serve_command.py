@@ -20,11 +20,11 @@ from test_serve import free_port
 
 
 @contextmanager
-def serving(model, port, workers, stopped=None, stop=signal.SIGTERM):
-    """`digitnet serve` running until the block ends, once every worker listens; yields its first line.
-    The signal `stop` ends it; `stopped`, a list, then gets its exit status and stderr."""
+def serving(model, port, workers, stopped=None, stop=signal.SIGTERM, flags=()):
+    """`digitnet serve` (with `flags`) running until the block ends, once every worker listens; yields its
+    first line. The signal `stop` ends it; `stopped`, a list, then gets its exit status and stderr."""
     command = [sys.executable, "-m", "digitnet", "serve", "--model", str(model), "--port", str(port), "--workers",
-               workers]
+               workers, *flags]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
             line = process.stdout.readline()
@@ -164,3 +164,14 @@ def test_a_port_in_use_is_named_in_one_line(small_model_file, workers):
         port = taken.getsockname()[1]
         assert_one_line_error(digitnet("serve", "--model", small_model_file, "--port", str(port), "--workers", workers,
                                        check=False), rf"port {port} is in use on 127.0.0.1: .* --port")
+
+
+def test_serving_the_whole_network_says_so(small_model_file, tmp_path):
+    """--host 0.0.0.0, for a classroom: the page and the API are open to anyone who can reach it."""
+    told = "digitnet: open to your network: anyone who can reach this machine can use the page and the API"
+    for flags, warned in (((), False), (("--host", "0.0.0.0", "--collect", str(tmp_path)), True)):
+        stopped = []
+        with serving(small_model_file, free_port(), "1", stopped, flags=flags):
+            pass
+        assert (f"{told}, and save drawings into {tmp_path}; there is no password" in stopped[1]) == warned
+        assert (told in stopped[1]) == warned

@@ -12,6 +12,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import DigitnetError
 
+# The formats read: the pictures people have. Not every format Pillow knows: EPS would be handed to
+# Ghostscript, and rare ones (SPIDER, ...) are code paths no one needs from a web upload.
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")    # JPEG takes phones' MPO too
 MAX_PIXELS = 40_000_000        # larger images are refused: protection against decompression bombs
 ORIENTATION = 0x0112           # the EXIF tag of how the camera was held
 
@@ -68,17 +71,17 @@ def _decode(file, name):
         with warnings.catch_warnings():                  # Pillow's own warning for big images: we refuse them
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             warnings.simplefilter("ignore", UserWarning)     # "Corrupt EXIF data": the pixels are still fine
-            image = Image.open(file)
+            image = Image.open(file, formats=FORMATS)
         if image.width * image.height > MAX_PIXELS:      # checked from the header, before decoding
             raise DigitnetError(f"{where}image is {image.width}x{image.height} pixels, more than the "
                                 f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
         image.seek(0)                                    # first frame of a GIF or multi-page TIFF
         image.load()
     except UnidentifiedImageError:
-        raise DigitnetError(f"{where}not an image file (PNG, JPEG, BMP, GIF, TIFF, WebP, ...)") from None
+        raise DigitnetError(f"{where}not an image file digitnet reads (PNG, JPEG, GIF, BMP, TIFF, WebP or PPM)") from None
     except Image.DecompressionBombError:
         raise DigitnetError(f"{where}image is too large to decode safely; scale it down first") from None
-    except (OSError, SyntaxError, ValueError) as e:
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise DigitnetError(f"{where}the image file is corrupt or truncated ({e})") from None
     return image
 

@@ -1,5 +1,7 @@
 """`digitnet serve`: the drawing page and its JSON API on a local web server."""
+import ipaddress
 import os
+import sys
 
 from ..errors import DigitnetError
 from .common import MODEL_HELP, add_device_argument, check_writable, load_digit_model, model_path, nonempty_path
@@ -48,5 +50,9 @@ def run(args):
     host = f"[{args.host}]" if ":" in args.host else args.host          # an IPv6 address goes in brackets
     print(f"digitnet: serving {path} at http://{host}:{args.port}/ (API documentation at /docs); "
           f"Ctrl-C stops it", flush=True)
+    if not ipaddress.ip_address(sock.getsockname()[0].split("%")[0]).is_loopback:   # e.g. 0.0.0.0: a classroom
+        saved = f", and save drawings into {args.collect}" if args.collect else ""
+        print(f"digitnet: open to your network: anyone who can reach this machine can use the page and the "
+              f"API{saved}; there is no password", file=sys.stderr, flush=True)
     server.run(f"{app_from_environment.__module__}:app_from_environment", sock, args.workers)
     return 0

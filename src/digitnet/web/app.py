@@ -81,6 +81,8 @@ def create_app(model, metadata=None, collect=None):
 
     @app.post("/api/collect", summary="Save a drawing and its true label (digitnet serve --collect DIR)")
     async def collect_one(request: Request):
+        if not request.headers.get("content-type", "").startswith("application/json"):   # not a page elsewhere:
+            raise BadRequest("send the drawing as JSON (Content-Type: application/json)", 415)  # it cannot, unasked
         return save_drawing(collect, await json_body(request))
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -211,9 +213,10 @@ def reading(model, x):
 
 
 def model_description(model, metadata, collect=None):
+    training = {key: value for key, value in (metadata.get("training") or {}).items() if key != "data"}   # a path
     return {"sizes": model.sizes, "layers": model.config()["layers"], "loss": model.loss.name,
             "parameters": model.n_parameters, "metrics": metadata.get("metrics") or {},
-            "training": metadata.get("training") or {}, "collecting": collect is not None}
+            "training": training, "collecting": collect is not None}
 
 
 def unit_weights(model, layer, unit):
@@ -248,7 +251,7 @@ def save_drawing(folder, body):
             f.write(data)
     except OSError as e:                                 # the folder was removed, the disk is full, ...
         raise BadRequest(f"the server could not save the drawing in {folder} ({e.strerror or e})", 500) from None
-    return {"saved": str(path), "label": label}
+    return {"saved": f"{label}/{name}", "label": label}           # within the folder: its place is the server's
 
 
 def _no_constant(name):
