@@ -10,7 +10,7 @@ from digitnet import MLP, fit
 from digitnet.checkpoint import LOCK, CheckpointError, claim
 from test_cli import assert_one_line_error, digitnet
 
-BUSY = r"another training run is using this checkpoint folder; wait for it to end, or give this run another folder"
+BUSY = r"another training run is using this checkpoint folder; wait for it to end, or give this run a folder"
 
 
 def claim_elsewhere(folder):
@@ -62,7 +62,7 @@ def test_a_second_train_on_a_folder_in_use_stops_before_writing_into_it(mnist_di
     with claim(folder):
         result = digitnet("train", "--data", mnist_dir, "--hidden", 8, "--epochs", 1, "--out", tmp_path / "m.npz",
                           "--checkpoint-dir", folder, check=False)
-        assert_one_line_error(result, f"{folder}: {BUSY}" + r" \(digitnet train: another --out or --checkpoint-dir\)$")
+        assert_one_line_error(result, f"{folder}: {BUSY}" + r" of its own$")
         assert sorted(p.name for p in folder.iterdir()) == [LOCK]
         assert not (tmp_path / "m.npz").exists()
 
@@ -80,3 +80,29 @@ def test_weights_gone_bad_between_epochs_are_dated_to_the_epoch_that_ended(tmp_p
         saver.save(Position(epoch=3, batch=0))
     with pytest.raises(TrainingDiverged, match=r"NaN or infinite by epoch 3, batch 7$"):
         saver.save(Position(epoch=3, batch=7))
+
+
+def test_an_ignored_hangup_stays_ignored():
+    """`nohup digitnet train ...` must go on when the terminal closes: SIGHUP ignored is left so."""
+    import signal
+
+    from digitnet.interrupt import StopRequests
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with StopRequests():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
+def test_a_finished_runs_folder_goes_at_the_very_end_under_its_lock(tmp_path):
+    """Not before the report is written: a second run must not claim the folder meanwhile, nor have
+    its files taken by the first run's cleanup."""
+    from digitnet.cli.train_folder import claimed
+    folder = tmp_path / "m.checkpoint"
+    with claimed(folder, resuming=False) as state:
+        (folder / "checkpoint.npz").write_bytes(b"x")
+        state.done = True
+        assert (folder / LOCK).is_file() and str(claim_elsewhere(folder)).startswith(f"{folder}: another")
+    assert not folder.exists()

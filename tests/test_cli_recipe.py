@@ -188,9 +188,8 @@ def test_a_new_run_never_takes_over_an_earlier_runs_checkpoint(mnist_dir, tmp_pa
     (checkpoints / "checkpoint.npz").write_bytes(b"an earlier run's")
     assert main(args) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
-        f"digitnet: error: --out {tmp_path / 'm.npz'}: the checkpoint folder {checkpoints} holds the checkpoint of "
-        f"an earlier run: go on with it, `digitnet train --resume {checkpoints}`, or delete that folder to start "
-        f"afresh")
+        f"digitnet: error: the checkpoint folder {checkpoints} holds an earlier run's checkpoint: go on with it, "
+        f"`digitnet train --resume {checkpoints}`, or delete that folder to start afresh")
     assert (checkpoints / "checkpoint.npz").read_bytes() == b"an earlier run's"
 
 

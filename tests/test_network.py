@@ -260,3 +260,11 @@ def test_a_layer_object_in_two_places_is_refused_and_a_reused_first_layer_learns
     assert model.dense[1].input_grad and not model.dense[0].input_grad
     x, y = rng.standard_normal((4, 6)), rng.integers(0, 3, 4)
     assert max(check.error for check in check_network(model, x, y)) < 1e-6
+
+
+def test_a_shallow_copy_leaves_the_original_trainable():
+    import copy
+    x, y = np.random.default_rng(0).random((30, 4), dtype=np.float32), np.arange(30) % 3
+    model = MLP(sizes=(4, 8, 3), random_state=0)
+    copy.copy(model)                                   # rebinds the shared layers to views of the same memory
+    fit(model, x, y, epochs=1, verbose=0)

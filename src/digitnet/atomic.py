@@ -67,6 +67,6 @@ def atomic_write(path, mode="wb"):
     except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if isinstance(e, OSError) and e.filename in (None, tmp):     # named as the user named it, e.g. a full disk
+        if isinstance(e, OSError) and e.errno and e.filename in (None, tmp):   # named as the user named it
             raise OSError(e.errno, e.strerror, str(path)) from None
         raise

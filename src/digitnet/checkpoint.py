@@ -79,8 +79,7 @@ def claim(directory):
         lock.acquire()
     except Timeout:
         raise CheckpointError(f"{directory}: another training run is using this checkpoint folder; wait for it "
-                              f"to end, or give this run another folder (digitnet train: another --out or "
-                              f"--checkpoint-dir)") from None
+                              f"to end, or give this run a folder of its own") from None
     try:
         yield
     finally:

@@ -72,10 +72,18 @@ def check_live(model):
         raise DigitnetError("model.params was replaced by a new array, and the layers' W and b are no longer "
                             "views into it: write into it instead, model.params[...] = values")
     for (index, name, _, _), view in zip(model.layout, views):
-        if getattr(model.layers[index], name) is not view:
+        if not _same_array(getattr(model.layers[index], name), view):
             raise DigitnetError(f"model.layers[{index}].{name} was replaced by a new array, which is no part of "
                                 f"model.params (what training updates and files save): write into it instead, "
                                 f"model.layers[{index}].{name}[...] = values")
+
+
+def _same_array(a, b):
+    """Whether `a` is the array `b`, or (NumPy) a view of the same memory, as copy.copy(model) rebinds."""
+    if a is b:
+        return True
+    return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+            and a.strides == b.strides and a.__array_interface__["data"] == b.__array_interface__["data"])
 
 
 def check_labels(y, n, n_classes, what=""):

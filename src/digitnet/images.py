@@ -78,7 +78,8 @@ def _decode(file, name):
         image.seek(0)                                    # first frame of a GIF or multi-page TIFF
         image.load()
     except UnidentifiedImageError:
-        raise DigitnetError(f"{where}not an image file digitnet reads (PNG, JPEG, GIF, BMP, TIFF, WebP or PPM)") from None
+        raise DigitnetError(f"{where}not an image file digitnet reads (PNG, JPEG, GIF, BMP, TIFF, WebP or "
+                            f"PPM)") from None
     except Image.DecompressionBombError:
         raise DigitnetError(f"{where}image is too large to decode safely; scale it down first") from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:

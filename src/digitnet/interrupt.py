@@ -43,7 +43,8 @@ class StopRequests:
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             for number in self.SIGNALS:
-                self._previous[number] = signal.signal(number, self._ask)
+                if signal.getsignal(number) is not signal.SIG_IGN:   # nohup's SIGHUP, `cmd &`'s SIGINT: left so
+                    self._previous[number] = signal.signal(number, self._ask)
         return self
 
     def __exit__(self, *exc):

@@ -16,6 +16,7 @@ import textwrap
 from .. import __version__
 from ..errors import DigitnetError
 from ..interrupt import Terminated, terminate_like_interrupt
+from .common import warn
 from . import (download, evaluate, explain, explore, gradcheck, info, predict, presets, report, serve, show,
                train)
 
@@ -52,7 +53,7 @@ def build_parser():
 
 def main(argv=None):
     for stream in (sys.stdout, sys.stderr):    # a terminal that cannot show Δ or §: a ? in its place, no crash
-        if hasattr(stream, "reconfigure"):
+        if getattr(stream, "errors", None) == "strict":    # not UTF-8 mode's surrogateescape (file names)
             stream.reconfigure(errors="replace")
     args = build_parser().parse_args(argv)
     with terminate_like_interrupt():           # SIGTERM cleans up half-written files, as Ctrl-C does
@@ -63,23 +64,28 @@ def _run(args):
     """The command's exit status, with every error it raises told in one line."""
     try:
         code = args.run(args)
-        sys.stdout.flush()                     # a closed pipe shows here, not at exit
+        try:
+            sys.stdout.flush()                 # a closed pipe shows here, not at exit
+        except OSError as e:                   # the terminal went away after the command had failed or
+            if code == 0 or isinstance(e, BrokenPipeError):            # stopped (SIGHUP): its status stands
+                raise
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return code
     except BrokenPipeError:                    # the reader went away (`digitnet presets | head`): stop
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())     # quietly, as Unix tools do
         return 128 + signal.SIGPIPE
     except DigitnetError as e:
-        print(f"digitnet: error: {e}", file=sys.stderr)
+        warn(f"digitnet: error: {e}")
     except OSError as e:
         where = f": {e.filename}" if e.filename else ""
-        print(f"digitnet: error: {e.strerror or e}{where}", file=sys.stderr)
+        warn(f"digitnet: error: {e.strerror or e}{where}")
     except MemoryError:
         flag = next((f"--{name.replace('_', '-')}" for name in ("batch_size", "batch") if hasattr(args, name)), None)
-        print(f"digitnet: error: out of memory; try a smaller {flag + ' or ' if flag else ''}network", file=sys.stderr)
+        warn(f"digitnet: error: out of memory; try a smaller {flag + ' or ' if flag else ''}network")
     except Terminated:
-        print("digitnet: stopped by SIGTERM", file=sys.stderr)
+        warn("digitnet: stopped by SIGTERM")
         return Terminated.exit_status
     except KeyboardInterrupt:
-        print("digitnet: interrupted", file=sys.stderr)
+        warn("digitnet: interrupted")
         return 130
     return 2

@@ -1,6 +1,8 @@
 """Pieces several commands share: the --data option, model paths, output folders, number formatting."""
 import argparse
+import contextlib
 import os
+import sys
 from pathlib import Path
 
 from .. import atomic
@@ -81,6 +83,13 @@ def check_writable(folder, what):
         making = "" if existing == Path(folder).absolute() else f", to make {folder}"
         raise DigitnetError(f"{what}: cannot write into {existing}{making} ({e.strerror or e}); choose a folder "
                             f"you can write to") from None
+
+
+def warn(text):
+    """Print `text` on stderr, unless stderr has gone (the terminal closed: SIGHUP): the work it tells of
+    is done, and saying so must not turn into an error of its own."""
+    with contextlib.suppress(OSError):
+        print(text, file=sys.stderr, flush=True)
 
 
 def check_name_length(path, what):

@@ -1,7 +1,6 @@
 """`digitnet train`: train a network on MNIST, report test accuracy, save the model."""
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 
@@ -21,8 +20,8 @@ from ..schedules import SCHEDULES
 from ..settings import check_settings
 from ..training import fit
 from .common import (add_augment_arguments, add_data_argument, add_device_argument, check_augment_flags,
-                     check_output_file, check_writable, make_augment, nonempty_path, plural, seed)
-from .train_folder import beside, checkpoint_folder, claimed, remove_checkpoint, resume_command, write_command
+                     check_output_file, check_writable, make_augment, nonempty_path, plural, seed, warn)
+from .train_folder import beside, checkpoint_folder, claimed, resume_command, write_command
 from .train_settings import DEFAULT_LR, DEFAULTS, resumed_settings, settings
 
 
@@ -166,6 +165,12 @@ def run(args):
     s, command = resumed_settings(args) if args.resume else (settings(args), None)
     out = output_path(args, s, command)
     checkpoints = checkpoint_folder(args, out)
+    with claimed(checkpoints, args.resume) as folder:        # a second run given this folder stops here
+        return train_in(args, s, command, out, checkpoints, folder)
+
+
+def train_in(args, s, command, out, checkpoints, folder):
+    """`run`, once the checkpoint folder is this run's: set up, train, save; the exit status."""
     model, augment = checked_setup(args, s, checkpoints)
     data_dir = args.data if args.data or not command else command["data"]
     data = load_mnist(data_dir, validation_size=s["validation_size"], seed=s["seed"], progress=not args.quiet)
@@ -173,45 +178,41 @@ def run(args):
     try:
         plan = budget_plan(args, s, model, data, augment)
     except TrainingInterrupted as e:
-        print(f"digitnet: stopped by {signal.Signals(e.signal).name} while timing steps for --time-budget; "
-              f"nothing was trained", file=sys.stderr)
+        warn(f"digitnet: stopped by {signal.Signals(e.signal).name} while timing steps for --time-budget; "
+             f"nothing was trained")
         return e.exit_status
-    with claimed(checkpoints):                                # a second run given this folder stops here
-        if not args.resume:
-            write_command(checkpoints, s, out, data_dir, temporary)
-        print_header(s, model, data, args.device, augment, plan)
-        if args.resume:
-            print(f"resuming from the checkpoint in {checkpoints}", flush=True)
-        start = time.perf_counter()
-        try:
-            history = train_network(args, s, model, data, augment, checkpoints)
-        except TrainingInterrupted as e:
-            print(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with "
-                  f"`{resume_command(checkpoints)}`", file=sys.stderr)
-            return e.exit_status
-        except TrainingDiverged:
-            if temporary:                                         # nothing in it is worth resuming
-                remove_checkpoint(checkpoints)
-            raise
-        seconds = time.perf_counter() - start
-        try:
-            training, metrics = evaluate_and_save(args, s, model, data, history, (seconds, plan), out, data_dir)
-        except KeyboardInterrupt as e:                            # Ctrl-C or SIGTERM before the model file is whole
-            print(f"digitnet: stopped before the model was saved; the checkpoint in {checkpoints} keeps the trained "
-                  f"network: resume with `{resume_command(checkpoints)}`", file=sys.stderr)
-            return getattr(e, "exit_status", 130)
-        except (DigitnetError, OSError) as e:                     # a full disk, say: the training is not lost
-            problem = e if isinstance(e, DigitnetError) else f"{e.strerror or e}: {e.filename}"
-            raise DigitnetError(f"{problem}; the checkpoint in {checkpoints} keeps the trained network: make room, "
-                                f"then `{resume_command(checkpoints)}`") from None
-        if temporary:                                             # the default checkpoint was only a safety net
-            remove_checkpoint(checkpoints)
-        if args.report:
-            from ..report import write_report
-            model.to("cpu")                                       # the figures are drawn from NumPy arrays
-            meta = model_metadata(model, training=training, metrics=metrics, history=history)  # as saved
-            print(f"report: {write_report(model, meta, data, args.report, source=out)}")
-        return 0
+    if not args.resume:
+        write_command(checkpoints, s, out, data_dir, temporary)
+    print_header(s, model, data, args.device, augment, plan)
+    if args.resume:
+        print(f"resuming from the checkpoint in {checkpoints}", flush=True)
+    start = time.perf_counter()
+    try:
+        history = train_network(args, s, model, data, augment, checkpoints)
+    except TrainingInterrupted as e:
+        warn(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with `{resume_command(checkpoints)}`")
+        return e.exit_status
+    except TrainingDiverged:
+        folder.done = temporary                               # nothing in it is worth resuming
+        raise
+    seconds = time.perf_counter() - start
+    try:
+        training, metrics = evaluate_and_save(args, s, model, data, history, (seconds, plan), out, data_dir)
+    except KeyboardInterrupt as e:                            # Ctrl-C or SIGTERM before the model file is whole
+        warn(f"digitnet: stopped before the model was saved; the checkpoint in {checkpoints} keeps the trained "
+             f"network: resume with `{resume_command(checkpoints)}`")
+        return getattr(e, "exit_status", 130)
+    except (DigitnetError, OSError) as e:                     # a full disk, say: the training is not lost
+        problem = e if isinstance(e, DigitnetError) else f"{e.strerror or e}: {e.filename}"
+        raise DigitnetError(f"{problem}; the checkpoint in {checkpoints} keeps the trained network: make room, "
+                            f"then `{resume_command(checkpoints)}`") from None
+    folder.done = temporary                                   # the default checkpoint was only a safety net
+    if args.report:
+        from ..report import write_report
+        model.to("cpu")                                       # the figures are drawn from NumPy arrays
+        meta = model_metadata(model, training=training, metrics=metrics, history=history)  # as saved
+        print(f"report: {write_report(model, meta, data, args.report, source=out)}")
+    return 0
 
 
 def train_network(args, s, model, data, augment, checkpoints):

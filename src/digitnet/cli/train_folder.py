@@ -28,8 +28,7 @@ def resume_command(folder):
 
 def checkpoint_folder(args, out):
     """The checkpoint's folder: --resume's, else --checkpoint-dir, else MODEL.checkpoint beside --out;
-    refused now if it is a file, the model's own path, or (without --resume) the folder of an earlier
-    run's checkpoint, which a new run would write over."""
+    refused now if it is a file or the model's own path."""
     if args.resume and args.checkpoint_dir and Path(args.checkpoint_dir).resolve() != Path(args.resume).resolve():
         raise DigitnetError(f"--checkpoint-dir {args.checkpoint_dir}: a resumed run keeps its checkpoint in "
                             f"{args.resume}; resume without --checkpoint-dir")
@@ -42,10 +41,6 @@ def checkpoint_folder(args, out):
         raise DigitnetError(f"{flag} {folder} is a file, not a folder; name a folder for the checkpoint")
     check_name_length(folder, f"{flag} {folder}")
     check_writable(folder, f"{flag} {folder}")
-    if not args.resume and (folder / NAME).exists():
-        with claim(folder):                             # a run still going says so first
-            raise DigitnetError(f"{flag} {folder} holds the checkpoint of an earlier run: go on with it, "
-                                f"`{resume_command(folder)}`, or delete that folder to start afresh")
     return folder
 
 
@@ -56,15 +51,26 @@ def write_command(folder, s, out, data_dir, temporary):
                                   "data": data_dir and os.path.abspath(data_dir), "temporary": temporary})
 
 
+class Claim:
+    """What becomes of a claimed folder: `done` (set by the run) removes it at the end."""
+    done = False
+
+
 @contextlib.contextmanager
-def claimed(folder):
-    """Hold `folder`'s lock while the block runs; if the run ends, however it ends, before its first
-    checkpoint, take away what it wrote there: nothing in it could be resumed."""
+def claimed(folder, resuming):
+    """Hold `folder`'s lock while the block runs (a second run given the folder stops at once), and
+    refuse, without --resume, a folder that holds an earlier run's checkpoint, which this run would
+    write over. At the end, under the lock still, the folder goes if the run set `done`, or if it
+    ended, however it ended, before its first checkpoint: nothing in it could be resumed."""
     with claim(folder):
+        state = Claim()
+        if not resuming and (folder / NAME).exists():
+            raise DigitnetError(f"the checkpoint folder {folder} holds an earlier run's checkpoint: go on with it, "
+                                f"`{resume_command(folder)}`, or delete that folder to start afresh")
         try:
-            yield
+            yield state
         finally:
-            if not (folder / NAME).exists():
+            if state.done or not (folder / NAME).exists():
                 remove_checkpoint(folder)
 
 

@@ -11,7 +11,8 @@ let collecting = false;
 const SENT_AS_IS = 1.5e6;           // bytes: an uploaded file up to this size is sent as it is (the server takes 2 MB)
 const SENT_PIXELS = 16e6;           // and up to this many pixels (the server reads 40 million at most)
 const BODY_LIMIT = 2 * 1024 * 1024; // bytes: the most the server takes
-let retryDelay = 1000;              // milliseconds before asking a server that did not answer again; doubles
+let retryDelay = 1000, retry = null, retrySeconds = 0;   // ms before asking a silent server again (doubles);
+                                                         // the pending retry and its delay in seconds
 let announced = null;               // the digit a screen reader was last told
 
 pad.addEventListener("pointerdown", (event) => {
@@ -100,10 +101,12 @@ function unreachable(error) {
 }
 
 function retryLater() {              // the server went away: ask again, less often each time, until it answers
-  const seconds = retryDelay / 1000;
-  setTimeout(predict, retryDelay);
-  retryDelay = Math.min(2 * retryDelay, 16000);
-  return seconds;
+  if (retry === null) {               // one retry at a time, however many requests failed meanwhile
+    retry = setTimeout(() => { retry = null; predict(); }, retryDelay);
+    retrySeconds = retryDelay / 1000;
+    retryDelay = Math.min(2 * retryDelay, 16000);
+  }
+  return retrySeconds;
 }
 
 async function ask(options, asked) {
@@ -117,7 +120,9 @@ async function ask(options, asked) {
   } finally {
     clearTimeout(slow);
   }
-  retryDelay = 1000;
+  retryDelay = 1000;                                 // it answers again: no retry pending
+  clearTimeout(retry);
+  retry = null;
   if (asked !== generation) return;                  // cleared, undone or replaced since it was asked
   if (response.ok && answer) return show(answer);
   failed((answer && answer.error) || `server error ${response.status}`);
