@@ -168,7 +168,7 @@ def test_a_full_disk_at_the_save_names_the_file_and_keeps_the_checkpoint(mnist_d
                  "--quiet"]) == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"digitnet: error: No space left on device: {out}; the checkpoint in {checkpoints} keeps the trained "
-        f"network: make room, then `digitnet train --resume '{checkpoints}'`")                 # quoted for a shell
+        f"network: once that is put right, `digitnet train --resume '{checkpoints}'`")        # quoted for a shell
     assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint.npz", "command.json", "lock"]
 
 

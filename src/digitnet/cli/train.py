@@ -204,8 +204,8 @@ def train_in(args, s, command, out, checkpoints, folder):
         return getattr(e, "exit_status", 130)
     except (DigitnetError, OSError) as e:                     # a full disk, say: the training is not lost
         problem = e if isinstance(e, DigitnetError) else f"{e.strerror or e}: {e.filename}"
-        raise DigitnetError(f"{problem}; the checkpoint in {checkpoints} keeps the trained network: make room, "
-                            f"then `{resume_command(checkpoints)}`") from None
+        raise DigitnetError(f"{problem}; the checkpoint in {checkpoints} keeps the trained network: once that is "
+                            f"put right, `{resume_command(checkpoints)}`") from None
     folder.done = temporary                                   # the default checkpoint was only a safety net
     if args.report:
         from ..report import write_report
