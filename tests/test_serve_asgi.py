@@ -135,3 +135,30 @@ def test_the_model_description_keeps_the_training_machines_paths_to_itself(small
     model = load_model(small_model_file)
     described = model_description(model, {"training": {"data": "/home/teacher/mnist", "epochs": 8}})
     assert described["training"] == {"epochs": 8}
+
+
+def test_decoding_an_image_leaves_the_server_answering_others(small_model_file, monkeypatch):
+    """A large image takes the decoder a while (seconds for a 6300x6300 float TIFF): meanwhile the
+    event loop answers the other requests, pixels and health checks."""
+    import threading
+    import time
+
+    import digitnet.web.app as web_app
+    from test_serve import Server
+    decode = web_app.preprocess
+
+    def slow(data):
+        time.sleep(1.5)
+        return decode(data)
+    monkeypatch.setattr(web_app, "preprocess", slow)
+    model = load_model(small_model_file)
+    photo = drawn_one().resize((1100, 1100))                # over INLINE_PIXELS: decoded beside the loop
+    with Server(create_app(model, model.metadata)) as url:
+        image = threading.Thread(target=httpx.post, args=(f"{url}/api/predict",),
+                                 kwargs={"json": {"image": data_url(photo)}, "timeout": 30})
+        image.start()
+        time.sleep(0.3)                                   # the image is being decoded now
+        start = time.perf_counter()
+        assert httpx.get(f"{url}/api/health").json() == {"status": "ok"}
+        assert time.perf_counter() - start < 0.5
+        image.join()
