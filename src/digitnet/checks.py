@@ -57,8 +57,9 @@ def check_input(X, n_in):
 
 def _check_not_raw_pixels(X, xp):
     """Refuse integer input above 1: pixel values 0-255, not yet divided by 255."""
-    if xp.isdtype(X.dtype, "integral") and X.shape[0] and int(xp.max(X)) > 1:
-        raise DigitnetError(f"input holds whole numbers up to {int(xp.max(X))} (pixel values 0-255?): the network "
+    largest = int(xp.max(X)) if xp.isdtype(X.dtype, "integral") and X.shape[0] else 0
+    if largest > 1:
+        raise DigitnetError(f"input holds whole numbers up to {largest} (pixel values 0-255?): the network "
                             f"reads pixels scaled to [0, 1]; divide by 255 first (X / 255), or pass floats if "
                             f"these are not pixels")
 

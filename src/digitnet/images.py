@@ -68,10 +68,7 @@ def _decode(file, name):
     begins the messages."""
     where = f"{name}: " if name else ""
     try:
-        with warnings.catch_warnings():                  # Pillow's own warning for big images: we refuse them
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            warnings.simplefilter("ignore", UserWarning)     # "Corrupt EXIF data": the pixels are still fine
-            image = Image.open(file, formats=FORMATS)
+        image = _header(file)
         if image.width * image.height > MAX_PIXELS:      # checked from the header, before decoding
             raise DigitnetError(f"{where}image is {image.width}x{image.height} pixels, more than the "
                                 f"{MAX_PIXELS // 1_000_000} megapixel limit; scale it down first")
@@ -85,6 +82,24 @@ def _decode(file, name):
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise DigitnetError(f"{where}the image file is corrupt or truncated ({e})") from None
     return image
+
+
+def _header(file):
+    """Pillow's image in `file`, its header read, not yet decoded (one of FORMATS)."""
+    with warnings.catch_warnings():                      # Pillow's own warning for big images: we refuse them
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)     # "Corrupt EXIF data": the pixels are still fine
+        return Image.open(file, formats=FORMATS)
+
+
+def declared_pixels(data):
+    """How many pixels the image in the bytes `data` says it has, from its header alone (0 for what is
+    no image digitnet reads): whether decoding it will take long."""
+    try:
+        with _header(io.BytesIO(data)) as header:
+            return header.width * header.height
+    except Exception:                                    # load_image says what is wrong with it, at once
+        return 0
 
 
 def _from_array(a):

@@ -69,10 +69,10 @@ def _run(args):
         except OSError as e:                   # the terminal went away after the command had failed or
             if code == 0 or isinstance(e, BrokenPipeError):            # stopped (SIGHUP): its status stands
                 raise
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _silence_stdout()
         return code
     except BrokenPipeError:                    # the reader went away (`digitnet presets | head`): stop
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())     # quietly, as Unix tools do
+        _silence_stdout()                      # quietly, as Unix tools do
         return 128 + signal.SIGPIPE
     except DigitnetError as e:
         warn(f"digitnet: error: {e}")
@@ -89,3 +89,8 @@ def _run(args):
         warn("digitnet: interrupted")
         return 130
     return 2
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null: nothing left in its buffer fails again at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,10 +1,10 @@
 """`digitnet serve`: the drawing page and its JSON API on a local web server."""
 import ipaddress
 import os
-import sys
 
 from ..errors import DigitnetError
-from .common import MODEL_HELP, add_device_argument, check_writable, load_digit_model, model_path, nonempty_path
+from .common import (MODEL_HELP, add_device_argument, check_writable, load_digit_model, model_path, nonempty_path,
+                     warn)
 
 INSTALL = "pip install 'digitnet[web]' (in a checkout of digitnet: pip install -e '.[web]')"
 
@@ -52,7 +52,7 @@ def run(args):
           f"Ctrl-C stops it", flush=True)
     if not ipaddress.ip_address(sock.getsockname()[0].split("%")[0]).is_loopback:   # e.g. 0.0.0.0: a classroom
         saved = f", and save drawings into {args.collect}" if args.collect else ""
-        print(f"digitnet: open to your network: anyone who can reach this machine can use the page and the "
-              f"API{saved}; there is no password", file=sys.stderr, flush=True)
+        warn(f"digitnet: open to your network: anyone who can reach this machine can use the page and the "
+             f"API{saved}; there is no password")
     server.run(f"{app_from_environment.__module__}:app_from_environment", sock, args.workers)
     return 0

@@ -18,7 +18,6 @@ FastAPI's middleware stack (`DigitApp`); every other request goes through it.
 """
 import base64
 import binascii
-import io
 import itertools
 import json
 import logging
@@ -26,7 +25,6 @@ import math
 import os
 import time
 import uuid
-import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -36,12 +34,11 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
-from PIL import Image
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from ..atomic import atomic_write
-from ..images import FORMATS
+from ..images import declared_pixels
 from ..backend import to_numpy
 from ..errors import DigitnetError
 from ..preprocess import preprocess
@@ -161,13 +158,7 @@ async def decoded(data):
     """preprocess(data): a large picture in a thread, one at a time, so that the event loop answers the
     other requests meanwhile (a 6300x6300 TIFF takes seconds); a drawing of the page, in the loop, where
     it takes a millisecond or two (in a thread it cost a fifth of the drawings a second)."""
-    try:
-        with warnings.catch_warnings(), Image.open(io.BytesIO(data), formats=FORMATS) as header:
-            warnings.simplefilter("ignore")
-            size = header.width * header.height
-    except Exception:                      # not an image: preprocess says what it is, at once
-        size = 0
-    if size <= INLINE_PIXELS:
+    if declared_pixels(data) <= INLINE_PIXELS:
         return preprocess(data)
     return await anyio.to_thread.run_sync(preprocess, data, limiter=DECODER)
 
