@@ -162,3 +162,45 @@ def test_decoding_an_image_leaves_the_server_answering_others(small_model_file, 
         assert httpx.get(f"{url}/api/health").json() == {"status": "ok"}
         assert time.perf_counter() - start < 0.5
         image.join()
+
+
+def test_a_server_on_this_machine_only_answers_to_its_names_only(small_model_file, tmp_path):
+    """DNS rebinding: a web page the user visits points a name of its own at 127.0.0.1 and asks the
+    local server through it. With local_only (digitnet serve on 127.0.0.1) any name but this machine's
+    is refused, before any body is read; this machine's names and a request without Host are answered."""
+    model = load_model(small_model_file)
+    app = create_app(model, model.metadata, tmp_path, local_only=True)
+    drawing = {"image": data_url(drawn_one()), "label": 1}
+
+    async def answers(host):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x:8000") as client:
+            headers = {"host": host}
+            return [await client.get("/api/model", headers=headers), await client.get("/", headers=headers),
+                    await client.post("/api/predict", json=drawing, headers=headers),
+                    await client.post("/api/collect", json=drawing, headers=headers)]
+
+    for host in ("localhost:8000", "LOCALHOST", "127.0.0.1:8000", "127.1.2.3", "[::1]:8000", "app.localhost:8000",
+                 "localhost.:8000"):
+        assert [r.status_code for r in asyncio.run(answers(host))] == [200, 200, 200, 200], host
+    assert len(list((tmp_path / "1").iterdir())) == 7
+    for host in ("evil.example:8000", "127.0.0.1.evil.example", "localhost.evil.example", "[::2]:8000", "",
+                 "0.0.0.0:8000", "192.168.1.20:8000"):
+        refused = asyncio.run(answers(host))
+        assert [r.status_code for r in refused] == [403] * 4, host
+        assert refused[0].json() == {"error": f"Host {host!r} is not this machine: this server listens on this "
+                                              "machine only and answers at http://localhost:8000/"}
+    assert len(list((tmp_path / "1").iterdir())) == 7
+
+    async def without_host():                              # HTTP/1.0, not a browser: answered
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            sent.append(message)
+        await app({"type": "http", "method": "GET", "path": "/api/health", "raw_path": b"/api/health",
+                   "query_string": b"", "headers": [], "http_version": "1.0", "scheme": "http",
+                   "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000), "root_path": ""}, receive, send)
+        return sent[0]["status"]
+    assert asyncio.run(without_host()) == 200

@@ -28,7 +28,7 @@ def serving(model, port, workers, stopped=None, stop=signal.SIGTERM, flags=()):
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
             line = process.stdout.readline()
-            for _ in range(200):
+            for _ in range(600):                                              # 30 s: a busy machine
                 if len(tcp_sockets(port, "0A")) == int(workers):              # 0A: LISTEN
                     break
                 time.sleep(0.05)
@@ -175,3 +175,49 @@ def test_serving_the_whole_network_says_so(small_model_file, tmp_path):
             pass
         assert (f"{told}, and save drawings into {tmp_path}; there is no password" in stopped[1]) == warned
         assert (told in stopped[1]) == warned
+
+
+def test_on_this_machine_only_the_server_answers_to_its_names_only(small_model_file):
+    """On 127.0.0.1 (the default) a request through another name, a web page's way in by DNS rebinding,
+    is refused; on 0.0.0.0, where any address of the machine is a fair name for it, it is answered."""
+    def status(port, host):
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.sendall(f"GET /api/model HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            return client.recv(4096).split(b"\r\n")[0]
+    for flags, answered in (((), False), (("--host", "0.0.0.0"), True)):
+        port = free_port()
+        with serving(small_model_file, port, "1", flags=flags):
+            assert status(port, f"localhost:{port}") == b"HTTP/1.1 200 OK"
+            assert status(port, f"rebound.example:{port}") == (b"HTTP/1.1 200 OK" if answered else
+                                                                 b"HTTP/1.1 403 Forbidden")
+
+
+def test_a_request_that_does_not_arrive_whole_in_time_loses_its_connection(small_model_file, monkeypatch):
+    """uvicorn times only the wait between requests: a connection that sent nothing, half a header or
+    half a body (a phone gone mid-upload, or slowloris) was held for ever. Now for REQUEST_SECONDS, here
+    2; a request that arrives whole in time is answered, however slowly it came."""
+    from digitnet import load_model
+    from digitnet.web.app import create_app
+    from test_serve import Server
+    monkeypatch.setattr(server, "REQUEST_SECONDS", 2)
+    model = load_model(small_model_file)
+    with Server(create_app(model, model.metadata)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        starts = [b"", b"GET /api/health HTTP/1.1\r\nHo",
+                  b"POST /api/predict HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{\"pix"]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in starts]
+        slow = socket.create_connection(("127.0.0.1", port))
+        for client, start in zip(clients, starts):
+            client.sendall(start)
+        for piece in (b"GET /api/he", b"alth HTTP/1.1\r\nHost: local", b"host\r\n\r\n"):   # 0.6 s in all
+            slow.sendall(piece)
+            time.sleep(0.2)
+        assert slow.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(2)
+        for client in clients + [slow]:
+            client.settimeout(5)
+        assert [client.recv(4096) for client in clients] == [b""] * 3         # closed by the server
+        slow.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n")  # kept alive: a new request
+        assert slow.recv(4096).startswith(b"HTTP/1.1 200")
+        for client in clients + [slow]:
+            client.close()

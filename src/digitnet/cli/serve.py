@@ -44,13 +44,14 @@ def run(args):
     load_digit_model(path, device=args.device)           # a bad model file is reported here, once
     if args.collect:                                     # found out now, not at the first correction
         check_writable(args.collect, f"--collect {args.collect}")
-    os.environ.update(DIGITNET_SERVE_MODEL=str(path), DIGITNET_SERVE_DEVICE=args.device,
-                      DIGITNET_SERVE_COLLECT=str(args.collect or ""))
     sock = server.listen_on(args.host, args.port, args.workers)
+    local = ipaddress.ip_address(sock.getsockname()[0].split("%")[0]).is_loopback     # 127.0.0.1, the default
+    os.environ.update(DIGITNET_SERVE_MODEL=str(path), DIGITNET_SERVE_DEVICE=args.device,
+                      DIGITNET_SERVE_COLLECT=str(args.collect or ""), DIGITNET_SERVE_LOCAL=str(int(local)))
     host = f"[{args.host}]" if ":" in args.host else args.host          # an IPv6 address goes in brackets
     print(f"digitnet: serving {path} at http://{host}:{args.port}/ (API documentation at /docs); "
           f"Ctrl-C stops it", flush=True)
-    if not ipaddress.ip_address(sock.getsockname()[0].split("%")[0]).is_loopback:   # e.g. 0.0.0.0: a classroom
+    if not local:
         saved = f", and save drawings into {args.collect}" if args.collect else ""
         warn(f"digitnet: open to your network: anyone who can reach this machine can use the page and the "
              f"API{saved}; there is no password")

@@ -11,8 +11,9 @@
     GET  /docs              the OpenAPI documentation (served from here, works offline)
 
 Every bad request gets a JSON {"error": "..."} that says what is wrong (refusals.py): 400 for a
-malformed body, 404 for a path with no route, 405 for a method a route does not take, 413 for a body
-over 2 MB. Images go through `preprocess.preprocess`, the same code as `predict`.
+malformed body, 403 for a request addressed to another name than this machine's when the server
+listens on this machine only, 404 for a path with no route, 405 for a method a route does not take,
+413 for a body over 2 MB. Images go through `preprocess.preprocess`, the same code as `predict`.
 POST /api/predict, the route a drawing page calls while the user draws, goes to its endpoint past
 FastAPI's middleware stack (`DigitApp`); every other request goes through it.
 """
@@ -43,7 +44,7 @@ from ..backend import to_numpy
 from ..errors import DigitnetError
 from ..preprocess import preprocess
 from .docs import add_docs
-from .refusals import BadRequest, BodyLimit, add_refusals, refusal
+from .refusals import BadRequest, BodyLimit, LocalOnly, add_refusals, refusal
 
 PREDICT = "/api/predict"
 IMAGE_URL = ("data:image/png;base64,", "data:image/jpeg;base64,")
@@ -51,12 +52,15 @@ SAVED_AS = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}     # a collect
 STATIC = resources.files("digitnet.web") / "static"
 
 
-def create_app(model, metadata=None, collect=None):
+def create_app(model, metadata=None, collect=None, local_only=False):
     """The application serving `model` (with the model file's `metadata`); drawings and labels sent to
-    /api/collect are saved under `collect`, a folder (off when None)."""
+    /api/collect are saved under `collect`, a folder (off when None). `local_only`, for a server that
+    listens on this machine only: requests addressed to another name than this machine's are refused."""
     app = DigitApp(title="digitnet", version="1", docs_url=None, redoc_url=None,
                    description="Read handwritten digits with a network trained from scratch (see README).")
     app.add_middleware(BodyLimit)
+    if local_only:
+        app.add_middleware(LocalOnly)                     # outside BodyLimit: refused before any body is read
     add_refusals(app)
     logging.getLogger("python_multipart").setLevel(logging.ERROR)   # its warning of a malformed upload: we answer 400
 
@@ -80,6 +84,8 @@ def create_app(model, metadata=None, collect=None):
     predict = Predict(model)                              # listed in /docs by docs.add_docs
     app.add_route(PREDICT, predict, methods=["POST"], include_in_schema=False)
     app.shortcut = BodyLimit(predict)                     # POST /api/predict, past the stack (DigitApp)
+    if local_only:
+        app.shortcut = LocalOnly(app.shortcut)
 
     @app.post("/api/collect", summary="Save a drawing and its true label (digitnet serve --collect DIR)")
     async def collect_one(request: Request):
@@ -127,10 +133,12 @@ class Predict:
 
 
 def app_from_environment():
-    """The app for `digitnet serve` (each of its worker processes): the model in $DIGITNET_SERVE_MODEL."""
+    """The app for `digitnet serve` (each of its worker processes): the model in $DIGITNET_SERVE_MODEL,
+    answering to this machine's names only when $DIGITNET_SERVE_LOCAL is 1."""
     from ..io import load_model
     model = load_model(os.environ["DIGITNET_SERVE_MODEL"], device=os.environ.get("DIGITNET_SERVE_DEVICE", "cpu"))
-    return create_app(model, model.metadata, os.environ.get("DIGITNET_SERVE_COLLECT") or None)
+    return create_app(model, model.metadata, os.environ.get("DIGITNET_SERVE_COLLECT") or None,
+                      local_only=os.environ.get("DIGITNET_SERVE_LOCAL") == "1")
 
 
 async def json_body(request):

@@ -1,7 +1,9 @@
 """How the API says no: every refusal is JSON {"error": "..."} that names the problem, whoever raises
 it. Our own (`BadRequest`, 400 unless said), Starlette's (404 for a path it has no route for, 405 for
-a method a route does not take) and FastAPI's (a path parameter that is not a number) alike, and a
-body over 2 MB gets 413 before it is read whole (`BodyLimit`)."""
+a method a route does not take) and FastAPI's (a path parameter that is not a number) alike, a
+body over 2 MB gets 413 before it is read whole (`BodyLimit`), and a server that listens on this
+machine only refuses a request addressed to another name with 403 (`LocalOnly`)."""
+import ipaddress
 from http import HTTPStatus
 
 from fastapi.exceptions import RequestValidationError
@@ -97,3 +99,35 @@ class BodyLimit:
 async def _too_large(scope, receive, send, limit):
     response = JSONResponse({"error": f"the body is over {limit // 1024 // 1024} MB: send a smaller image"}, 413)
     await response(scope, receive, send)
+
+
+class LocalOnly:
+    """ASGI middleware for a server that listens on this machine only: a request whose Host header
+    names something else than this machine (localhost, *.localhost, a loopback address) is refused
+    with 403. Otherwise a web page the user visits could reach the server through a name of its own
+    that it points at 127.0.0.1 (DNS rebinding), read the API's answers and fill the --collect folder.
+    A request without a Host header (HTTP/1.0, never a browser's) is answered."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        host = dict(scope["headers"]).get(b"host") if scope["type"] == "http" else None
+        if host is not None and not is_local(host.decode("latin-1")):
+            port = (scope.get("server") or ("", 8000))[1]
+            error = BadRequest(f"Host {host.decode('latin-1')!r} is not this machine: this server listens on "
+                               f"this machine only and answers at http://localhost:{port}/", 403)
+            return await refusal(error)(scope, receive, send)
+        await self.app(scope, receive, send)
+
+
+def is_local(host):
+    """Whether `host`, a Host header ("localhost:8000", "127.0.0.1", "[::1]:8000"), names this machine."""
+    name = host[1:host.find("]")] if host.startswith("[") else host.split(":")[0]
+    name = name.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):       # RFC 6761: always this machine
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:                                          # a name: anybody's DNS may point it here
+        return False

@@ -1,4 +1,5 @@
-"""How `digitnet serve` runs uvicorn: a listening socket for each worker process.
+"""How `digitnet serve` runs uvicorn: a listening socket for each worker process, and a deadline for
+each request to arrive (`HttpProtocol`).
 
 All of uvicorn's `--workers N` share one listening socket, and the worker that wakes first accepts
 every connection waiting. A client that opens its connections at once and keeps them alive (a load
@@ -29,10 +30,48 @@ from ..interrupt import terminate_like_interrupt
 SPREAD = sys.platform == "linux"      # elsewhere SO_REUSEPORT does not balance: the workers share one socket
 
 
+REQUEST_SECONDS = 60       # a request must arrive whole within this time of its first byte (nginx's 60 s)
+
+
+class HttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP protocol (the httptools parser) with a deadline: a connection is closed when no
+    request has arrived whole REQUEST_SECONDS after the connection opened or the request's first byte
+    came. uvicorn times only the wait between two requests (timeout_keep_alive; uvicorn issue #160), so
+    a connection that sent nothing, half a request or a byte a minute (slowloris), or a phone gone
+    mid-upload, was held for ever, and with it a file descriptor and, mid-body, a task."""
+
+    deadline = None
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self.start_deadline()
+
+    def on_message_begin(self):
+        super().on_message_begin()
+        self.start_deadline()
+
+    def on_message_complete(self):
+        self.stop_deadline()
+        super().on_message_complete()
+
+    def connection_lost(self, exc):
+        self.stop_deadline()
+        super().connection_lost(exc)
+
+    def start_deadline(self):
+        if self.deadline is None:
+            self.deadline = self.loop.call_later(REQUEST_SECONDS, self.transport.close)
+
+    def stop_deadline(self):
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+
 # what `digitnet serve` (and the tests' server) hands uvicorn: the httptools parser (imported here, so
-# that a missing one is named at once), and asyncio's own event loop rather than uvloop, which keeps
-# p99 close to p50 under load (benchmarks/README.md)
-UVICORN_SETTINGS = {"http": HttpToolsProtocol, "loop": "asyncio"}
+# that a missing one is named at once) with a deadline for each request, and asyncio's own event loop
+# rather than uvloop, which keeps p99 close to p50 under load (benchmarks/README.md)
+UVICORN_SETTINGS = {"http": HttpProtocol, "loop": "asyncio"}
 
 
 class WorkerSocket(socket.socket):
