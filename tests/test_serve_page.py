@@ -31,7 +31,12 @@ def test_the_answer_is_read_out_once_and_a_correction_saved_once(url, collected)
         page.click("#labels button[aria-label='it is a 4']")
         page.wait_for_function("document.getElementById('status').textContent.startsWith('saved as a 4')")
         assert page.locator("#wrong").is_disabled()                 # until the pad changes
+        page.evaluate("timing(''); predict()")                      # asked again (a retry): the same drawing
+        page.wait_for_function("document.getElementById('timing').textContent.startsWith('read in')")
+        assert page.locator("#wrong").is_disabled()
         assert len(list((collected / "4").iterdir())) == 1
+        draw_a_one(page)                                            # a second stroke: a new drawing
+        page.wait_for_function("!document.getElementById('wrong').disabled")
         browser.close()
 
 

@@ -14,6 +14,7 @@ const BODY_LIMIT = 2 * 1024 * 1024; // bytes: the most the server takes
 let retryDelay = 1000, retry = null, retrySeconds = 0;   // ms before asking a silent server again (doubles);
                                                          // the pending retry and its delay in seconds
 let announced = null;               // the digit a screen reader was last told
+let savedPad = null;                // the pad last saved as a correction (padState): "Wrong?" is off for it
 
 pad.addEventListener("pointerdown", (event) => {
   if (drawing || !event.isPrimary || event.button !== 0) return;   // one finger, the main button
@@ -53,6 +54,8 @@ function replaced() {                // the pad no longer shows what earlier req
   redraw();
   predict();
 }
+
+function padState() { return `${generation}/${strokes.length}`; }   // strokes are only added within a generation
 
 function request() {                 // the uploaded file as it was (a picture if it is large), or the pad as drawn
   const small = upload && upload.picture && upload.file.size <= SENT_AS_IS &&
@@ -175,7 +178,7 @@ function show(answer) {
   const unseen = upload && !upload.picture && strokes.length === 0;     // read, but not on the pad to be saved
   say(unseen ? "this browser cannot show this image: it was read as sent; drawing on the pad starts afresh" : "");
   timing(`read in ${answer.milliseconds.toFixed(1)} ms on the server`);
-  document.getElementById("wrong").disabled = !collecting || unseen;
+  document.getElementById("wrong").disabled = !collecting || unseen || savedPad === padState();   // saved once
 }
 
 let shownUnit = null;
@@ -245,6 +248,7 @@ async function save(digit) {         // the image as it was read, with the right
   document.getElementById("wrong").focus();                   // where the keyboard was, before the digits go
   showLabels(false);
   let response, answer;
+  const pad = padState();
   try {
     const body = JSON.stringify({ image: image(), label: digit });
     ({ response, answer } = await call("/api/collect", { method: "POST", body,
@@ -256,8 +260,9 @@ async function save(digit) {         // the image as it was read, with the right
     return say(`could not save: ${(answer && answer.error) || `server error ${response.status}`}`);
   }
   say(`saved as a ${digit}: ${answer.saved.split(/[\\/]/).pop()}`);
-  document.getElementById("undo").focus();                    // "Wrong?" waits for the pad to change:
-  document.getElementById("wrong").disabled = true;           // the same drawing is not saved twice
+  savedPad = pad;                                             // "Wrong?" waits for the pad to change, even when
+  document.getElementById("undo").focus();                    // the page asks about it again: the same drawing
+  document.getElementById("wrong").disabled = true;           // is not saved twice
 }
 
 async function describeModel(delay = 1000) {   // the header; asked again, less often each time, until it comes
