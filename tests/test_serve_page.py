@@ -1,6 +1,6 @@
 """The drawing page as people meet it, in headless Chromium: read out to a screen reader once per
 answer, back by itself after the server went away, a huge picture scaled down before it is sent,
-and a correction saved once."""
+a correction saved once, the layer maps by keyboard, and a dark page for a dark desktop."""
 import pytest
 from PIL import Image, ImageDraw
 
@@ -91,4 +91,36 @@ def test_a_picture_of_too_many_pixels_is_sent_scaled_down(url, tmp_path):
         page.wait_for_function("document.getElementById('timing').textContent.startsWith('read in')",
                                timeout=20_000)
         assert page.locator("#status").text_content() == "" and page.locator("#prediction").text_content() == "1"
+        browser.close()
+
+
+def test_the_layer_maps_answer_the_keyboard_and_keep_its_focus(url):
+    """A unit's weights by keyboard: Tab to a layer's map, arrow keys through its units; a new answer
+    paints the same maps, so the focus stays where it was. And a dark page for a dark desktop."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = chromium(p)
+        page = opened(browser, url)
+        draw_a_one(page)
+        page.wait_for_function("document.getElementById('timing').textContent.startsWith('read in')")
+        for _ in range(12):                                          # the controls, then the first map
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.closest('.layer') !== null"):
+                break
+        title = page.locator("#weights-title")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_function("document.getElementById('weights-title').textContent.startsWith('unit 0 ')")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowDown")                             # 64 units: 8 a row
+        page.wait_for_function("document.getElementById('weights-title').textContent.startsWith('unit 9 ')")
+        assert title.text_content() == "unit 9 of layer 1: its 784 incoming weights"
+        page.evaluate("timing(''); predict()")                       # a new answer, painted in the same maps
+        page.wait_for_function("document.getElementById('timing').textContent.startsWith('read in')")
+        assert page.evaluate("document.activeElement.closest('.layer') !== null")
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function("document.getElementById('weights-title').textContent.startsWith('unit 8 ')")
+        page.emulate_media(color_scheme="dark")
+        assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(22, 22, 22)"
+        assert page.evaluate("getComputedStyle(document.getElementById('pad')).backgroundColor") == \
+            "rgb(255, 255, 255)"
         browser.close()

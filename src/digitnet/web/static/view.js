@@ -26,31 +26,48 @@ function paint(canvas, values, width, height, colour) {
 
 function grid(n) { const columns = Math.ceil(Math.sqrt(n)); return [columns, Math.ceil(n / columns)]; }
 
-function showLayers(hidden, pickUnit) {    // pickUnit(layer, unit): a unit hovered or tapped
-  const maps = hidden.map((values, k) => {
+function showLayers(hidden, pickUnit) {    // pickUnit(layer, unit): a unit hovered, tapped or chosen by keyboard
+  const layers = document.getElementById("layers");
+  const same = layers.children.length === hidden.length &&
+               hidden.every((values, k) => layers.children[k].dataset.units === String(values.length));
+  if (!same) layers.replaceChildren(...hidden.map((values, k) => layerMap(k + 1, values.length, pickUnit)));
+  hidden.forEach((values, k) => {               // the maps stay, new values in them: a focused one keeps its focus
     const [columns, rows] = grid(values.length);
     const top = Math.max(...values, 1e-6);
     const padded = values.map((v) => v / top).concat(Array(columns * rows - values.length).fill(0));
-    const box = document.createElement("div");
-    box.className = "layer";
-    box.innerHTML = `<div class="quiet">layer ${k + 1}: ${values.length} units</div>`;
-    const canvas = document.createElement("canvas");
-    canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", `the activations of layer ${k + 1}'s ${values.length} units`);
-    paint(canvas, padded, columns, rows, heat);
-    canvas.style.width = `${columns * CELL}px`;
-    const pick = (event) => {
-      const box = canvas.getBoundingClientRect();
-      const unit = Math.floor((event.clientY - box.top) / box.height * rows) * columns +
-                   Math.floor((event.clientX - box.left) / box.width * columns);
-      if (unit < values.length) pickUnit(k + 1, unit);
-    };
-    canvas.addEventListener("pointermove", pick);
-    canvas.addEventListener("pointerdown", pick);
-    box.append(canvas);
-    return box;
+    paint(layers.children[k].querySelector("canvas"), padded, columns, rows, heat);
   });
-  document.getElementById("layers").replaceChildren(...maps);
+}
+
+function layerMap(layer, units, pickUnit) {   // a layer's box: its title and its map, one square per unit
+  const [columns, rows] = grid(units);
+  const box = document.createElement("div");
+  box.className = "layer";
+  box.dataset.units = units;
+  box.innerHTML = `<div class="quiet">layer ${layer}: ${units} units</div>`;
+  const canvas = document.createElement("canvas");
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", `the activations of layer ${layer}'s ${units} units; ` +
+                                    "the arrow keys pick a unit and show its weights");
+  canvas.tabIndex = 0;
+  canvas.style.width = `${columns * CELL}px`;
+  let picked = null;
+  const pick = (unit) => { if (unit >= 0 && unit < units) { picked = unit; pickUnit(layer, unit); } };
+  const pointed = (event) => {
+    const box = canvas.getBoundingClientRect();
+    pick(Math.floor((event.clientY - box.top) / box.height * rows) * columns +
+         Math.floor((event.clientX - box.left) / box.width * columns));
+  };
+  canvas.addEventListener("pointermove", pointed);
+  canvas.addEventListener("pointerdown", pointed);
+  canvas.addEventListener("keydown", (event) => {
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -columns, ArrowDown: columns }[event.key];
+    if (step === undefined) return;
+    event.preventDefault();                     // the arrows move through the units, not the page
+    pick(picked === null ? 0 : picked + step);
+  });
+  box.append(canvas);
+  return box;
 }
 
 function drawWeights(layer, unit, answer) {   // a unit's incoming weights, as /api/weights answered them
