@@ -1,5 +1,6 @@
 """The MLP: construction, the flat parameter vector, whole-network gradients, prediction."""
 import importlib.util
+import pickle
 
 import numpy as np
 import pytest
@@ -268,3 +269,25 @@ def test_a_shallow_copy_leaves_the_original_trainable():
     model = MLP(sizes=(4, 8, 3), random_state=0)
     copy.copy(model)                                   # rebinds the shared layers to views of the same memory
     fit(model, x, y, epochs=1, verbose=0)
+
+
+def test_a_network_keeps_no_data_once_it_has_predicted_and_pickles_without_it():
+    """forward keeps its input (Dense) or output (activations) for backward. After a prediction there is
+    no backward: nothing is kept, so the network does not hold the last batch alive (which, as a view,
+    held every row predicted). A pickle holds the parameters, not the batch fit saw last (with a full
+    batch, every training row). Training still works after either."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((300, 784), dtype=np.float32), rng.integers(0, 10, 300)
+    model = MLP(sizes=(784, 16, 10), dropout=0.2, random_state=0)
+    fit(model, x, y, epochs=1, batch_size=300, verbose=0)                 # the first layer saw all of x
+    kept = {(type(layer).__name__, name) for layer in model.layers for name in layer.kept if hasattr(layer, name)}
+    assert kept == {("Dense", "x"), ("ReLU", "y"), ("Dropout", "mask")}
+    copy = pickle.loads(pickle.dumps(model))
+    assert not any(hasattr(layer, name) for layer in copy.layers for name in layer.kept)
+    assert len(pickle.dumps(model)) < 5 * model.params.nbytes     # weights and gradients, not 300 x 784 pixels
+    assert np.array_equal(copy.predict(x), model.predict(x))
+    assert not any(hasattr(layer, name) for layer in model.layers for name in layer.kept)
+    model.activations(x[:1])
+    assert not any(hasattr(layer, name) for layer in model.layers for name in layer.kept)
+    for network in (model, copy):
+        assert np.isfinite(fit(network, x, y, epochs=1, batch_size=100, verbose=0)["train_loss"][0])

@@ -27,6 +27,18 @@ class Layer:
     """Base class: a layer without parameters."""
 
     param_names = ()          # names of the parameter arrays, e.g. ("W", "b")
+    kept = ("y",)             # what forward keeps for backward: here the output
+
+    def forget(self):
+        """Drop what forward kept for backward: after a prediction there is no backward pass, and
+        the batch it saw (somebody's data, perhaps all of it) is not kept alive by the network."""
+        for name in self.kept:
+            vars(self).pop(name, None)
+
+    def __getstate__(self):
+        """For pickle and copy: the layer without what forward kept. A pickled network holds its
+        parameters and settings, not the last batch it saw (training data, or what it predicted)."""
+        return {key: value for key, value in vars(self).items() if key not in self.kept}
 
     def config(self):
         """What `io` writes to the model file to rebuild this layer."""
@@ -58,6 +70,7 @@ class Dense(Layer):
     """
 
     param_names = ("W", "b")
+    kept = ("x",)
 
     def __init__(self, n_in, n_out, init="he", rng=None, dtype=np.float32):
         rng = np.random.default_rng(0) if rng is None else rng
@@ -154,6 +167,8 @@ class Dropout(Layer):
     so at prediction time (training=False) the layer is the identity. `rng`
     draws u on the arrays' device (backend.random_generator).
     """
+
+    kept = ("mask",)
 
     def __init__(self, rate=0.5, rng=None):
         if not (real(rate) and 0.0 <= rate < 1.0):

@@ -231,6 +231,7 @@ class MLP:
             x = layer.forward(x, training=False)
             if i < last_dense and not isinstance(layer, (Dense, Dropout)):
                 hidden.append(x)
+        self.forget()
         return hidden, x
 
     def backward(self, da):
@@ -257,6 +258,12 @@ class MLP:
         for start in range(0, n, batch_size):
             rows = slice(start, min(start + batch_size, n))
             yield rows, self.forward(to_device(X[rows, ...], self.xp))
+        self.forget()
+
+    def forget(self):
+        """Drop what the layers kept for a backward pass (Layer.forget): a prediction keeps no data."""
+        for layer in self.layers:
+            layer.forget()
 
     def predict_proba(self, X, batch_size=512):
         """Class probabilities p (n, n_out), a NumPy array (rows sum to one), of X (n, n_in) in [0, 1]."""
