@@ -2,13 +2,15 @@
 
     fit_tools(optimizer, ...)         the optimizer object, peak rate, augmentation and callbacks
     check_settings(epochs, ...)       the numbers: epochs, batch size, l2, schedule, seed, ...
+    fit_data(model, ...)              the training and validation sets, on the model's device
 """
 import math
 
 import numpy as np
 
 from .augment import KINDS, Augment
-from .checks import real, scalar, whole
+from .backend import to_device
+from .checks import check_live, real, scalar, whole
 from .errors import DigitnetError
 from .optimizers import OPTIMIZERS, check_rate, make_optimizer
 from .schedules import SCHEDULES
@@ -64,3 +66,27 @@ def check_settings(epochs, batch_size, l2, schedule, checkpoint_dir=None, checkp
         raise DigitnetError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
     return (int(scalar(epochs)), int(scalar(batch_size)), float(l2), max_norm and float(max_norm),
             patience and int(scalar(patience)), None if random_state is None else int(scalar(random_state)))
+
+
+def fit_data(model, training, validation, augment, patience):
+    """The training and validation (x, y), checked and on the model's device; (None, None) for no
+    validation set."""
+    check_live(model)
+    x, y = _examples(model, *training, "training")
+    if augment.kind != "none" and x.shape[1] != 784:
+        raise DigitnetError(f"augment {augment.kind!r} moves the pixels of 28x28 digits: this network reads "
+                            f"{x.shape[1]} inputs, not 784")
+    x_val, y_val = validation
+    if x_val is None and y_val is not None:
+        raise DigitnetError("y_val without x_val: give the validation images too")
+    has_val = x_val is not None and not (np.ndim(x_val) > 0 and np.shape(x_val)[0] == 0)   # empty: none
+    if patience and not has_val:
+        raise DigitnetError(f"patience {patience} watches the validation loss, and there is no validation set: "
+                            "give x_val and y_val")
+    return (x, y), _examples(model, x_val, y_val, "validation") if has_val else (None, None)
+
+
+def _examples(model, x, y, what):
+    """(x, y) checked and copied to the model's device once, for the whole of training."""
+    x = model.check_input(x)
+    return to_device(x, model.xp), to_device(model.check_labels(y, x.shape[0], what), model.xp)

@@ -26,16 +26,16 @@ import numpy as np
 from . import checkpoint, progress
 from .checkpoint import Position
 from .backend import namespace, to_device
-from .checks import check_live
-from .settings import check_settings, fit_tools
-from .errors import DigitnetError, TrainingDiverged
+from .settings import check_settings, fit_data, fit_tools
+from .errors import TrainingDiverged
 from .interrupt import StopRequests, TrainingInterrupted
 from .earlystopping import EarlyStopping
 from .ratefinder import RateFinder
 from .schedules import SCHEDULES
 
 DIVERGED = 100      # a loss this many times the untrained network's has diverged, not learned
-CHECK_EVERY = 10    # steps between looks at the loss (on a GPU each look waits for the device)
+CHECK_EVERY = 10    # steps between looks at the loss, their mean (on a GPU each look waits for the device)
+YARDSTICK = 1024    # training examples whose loss before the first step the guard measures against
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
 
 
@@ -102,17 +102,15 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
     (before the callbacks), every `checkpoint_every` minutes and when training is asked to stop;
     `resume=DIR` goes on from one, with the same arguments as the run that wrote it, to
     bit-identical weights. Ctrl-C or SIGTERM stop training after the current step with
-    TrainingInterrupted (a KeyboardInterrupt). Raises TrainingDiverged if the loss becomes NaN
-    or infinite or grows to DIVERGED times the untrained network's loss (or a network's that knows
-    nothing, if that is more, as when fine-tuning a trained one); its message names a
-    smaller rate that was seen to train (ratefinder.py), and the model is left with the weights
-    it started from.
+    TrainingInterrupted (a KeyboardInterrupt). Raises TrainingDiverged if the loss becomes NaN,
+    infinite or DIVERGED times the untrained network's (_Steps.check); its message names a smaller
+    rate that was seen to train (ratefinder.py), and the model is left with the weights it started from.
     """
     epochs, batch_size, l2, max_norm, patience, random_state = check_settings(
         epochs, batch_size, l2, schedule, checkpoint_dir, checkpoint_every, max_norm, patience, random_state)
     opt, learning_rate, augment, callbacks = fit_tools(optimizer, learning_rate, augment, callbacks)
     progress.check_verbose(verbose)
-    (x, y), (x_val, y_val) = _data(model, (x_train, y_train), (x_val, y_val), augment, patience)
+    (x, y), (x_val, y_val) = fit_data(model, (x_train, y_train), (x_val, y_val), augment, patience)
     batch_size = min(batch_size, x.shape[0])
     steps = _Steps(learning_rate, SCHEDULES[schedule], epochs, math.ceil(x.shape[0] / batch_size), batch_size,
                    l2=l2, max_norm=max_norm, augment=augment, seed=random_state)
@@ -123,6 +121,9 @@ def fit(model, x_train, y_train, *, x_val=None, y_val=None, optimizer="adam", le
                 "random_state": random_state, "augment": augment.settings(), "max_norm": max_norm, "patience": patience}
     position, best_params = _start(model, opt, settings, random_state, resume)
     steps.first_loss, steps.floor = position.first_loss, model.loss.uninformed(model.sizes[-1])
+    if steps.first_loss is None:                       # the divergence guard's yardstick: the loss before training
+        n = min(YARDSTICK, x.shape[0])
+        steps.first_loss = model.loss_and_accuracy(x[:n, ...], y[:n])[0]
     best = EarlyStopping(patience, model, position, best_params)
     saver = checkpoint.Saver(checkpoint_dir, checkpoint_every, model, opt, settings, best)
     finder = RateFinder(train_step, model, opt, x, y, batch_size, l2)   # keeps the starting weights
@@ -194,17 +195,19 @@ def _epoch(model, opt, data, batches, steps, position, bar, saver, stop):
     (x, y), xp, epoch = data, model.xp, position.epoch
     total_loss = xp.asarray(position.loss_sum, dtype=xp.float64)     # sums kept on the device
     correct = xp.asarray(position.correct, dtype=xp.int64)
-    started, peak = time.perf_counter() - position.seconds, None
+    started = time.perf_counter() - position.seconds
+    looked, seen = position.loss_sum, 0                  # the loss summed at the last look; examples since
     for b, rows in enumerate(batches, start=position.batch):
         opt.learning_rate = steps.learning_rate(epoch, b)
         xb, yb = steps.images(x, rows, epoch, b), _take(y, rows)
         loss, right = train_step(model, opt, xb, yb, steps.l2, steps.max_norm)
         total_loss += loss * yb.shape[0]
         correct += right
-        peak = loss if peak is None else xp.maximum(peak, loss)      # the largest loss since the last look
+        seen += yb.shape[0]
         if b % CHECK_EVERY == 0 or b == steps.per_epoch - 1 or stop.signal is not None:
-            steps.check(float(peak), f"epoch {epoch}, batch {b + 1}")
-            peak = None
+            summed = float(total_loss)
+            steps.check((summed - looked) / seen, f"epoch {epoch}, batch {b + 1}")   # the mean since the last look
+            looked, seen = summed, 0
         if not bar.disable:
             bar.update()
             if b % 50 == 0:
@@ -226,7 +229,7 @@ class _Steps:
         self.peak, self.factor, self.epochs, self.per_epoch = learning_rate, factor, epochs, per_epoch
         self.batch_size, self.l2, self.max_norm, self.augment = batch_size, l2, max_norm, augment
         self.seed = np.random.SeedSequence().entropy if seed is None else seed     # None: a fresh run each time
-        self.first_loss = None                 # the loss at the first step (of the untrained network)
+        self.first_loss = None                 # the loss before the first step (of the untrained network)
         self.floor = 0.0                       # the loss of a network that knows nothing (Loss.uninformed)
 
     def images(self, x, rows, epoch, b):
@@ -249,36 +252,13 @@ class _Steps:
         return self.peak * self.factor(progress, (epoch - 1) / self.epochs)
 
     def check(self, loss, where):
-        """Stop when the loss is NaN, infinite, or DIVERGED times the untrained network's, or than a network's
-        that knows nothing if that is more (a trained network fine-tuned starts far below it)."""
-        self.first_loss = loss if self.first_loss is None else self.first_loss
+        """Stop when the loss (its mean since the last look) is NaN, infinite, or DIVERGED times the untrained
+        network's (on YARDSTICK examples), or than a network's that knows nothing if that is more (a network
+        fine-tuned starts far below it). Means, not single batches: one example of unscaled data may cost
+        100 without anything diverging, while a batch that explodes lifts the mean of its look too."""
         if not math.isfinite(loss) or loss > DIVERGED * max(self.first_loss, self.floor):
             raise TrainingDiverged(f"training diverged: the loss went from {self.first_loss:.3g} to {loss:.3g} "
                                    f"by {where}")
-
-
-def _data(model, training, validation, augment, patience):
-    """The training and validation (x, y), checked and on the model's device; (None, None) for no
-    validation set."""
-    check_live(model)
-    x, y = _examples(model, *training, "training")
-    if augment.kind != "none" and x.shape[1] != 784:
-        raise DigitnetError(f"augment {augment.kind!r} moves the pixels of 28x28 digits: this network reads "
-                            f"{x.shape[1]} inputs, not 784")
-    x_val, y_val = validation
-    if x_val is None and y_val is not None:
-        raise DigitnetError("y_val without x_val: give the validation images too")
-    has_val = x_val is not None and not (np.ndim(x_val) > 0 and np.shape(x_val)[0] == 0)   # empty: none
-    if patience and not has_val:
-        raise DigitnetError(f"patience {patience} watches the validation loss, and there is no validation set: "
-                            "give x_val and y_val")
-    return (x, y), _examples(model, x_val, y_val, "validation") if has_val else (None, None)
-
-
-def _examples(model, x, y, what):
-    """(x, y) checked and copied to the model's device once, for the whole of training."""
-    x = model.check_input(x)
-    return to_device(x, model.xp), to_device(model.check_labels(y, x.shape[0], what), model.xp)
 
 
 def _batches(rng, n, batch_size, xp):
