@@ -8,7 +8,9 @@ from digitnet.sklearn import DigitnetClassifier
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-@parametrize_with_checks([DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=50, random_state=0)])
+@parametrize_with_checks([DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=50, random_state=0),
+                          DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=20, batch_size=1, early_stopping=True,
+                                             random_state=0)])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -88,6 +90,64 @@ def test_partial_fit_learns_epoch_by_epoch():
         clf.partial_fit(X_train[:5] / 16, np.full(5, 11))
 
 
+def test_partial_fit_keeps_its_classes_and_a_refused_first_call_fits_nothing():
+    """As scikit-learn's partial_fit: classes= may be repeated, not changed; a first call whose labels
+    are not among its classes leaves the estimator unfitted."""
+    from sklearn.exceptions import NotFittedError
+    X_train, _, y_train, _ = digits()
+    clf = DigitnetClassifier(hidden_layer_sizes=(16,), random_state=0)
+    with pytest.raises(ValueError, match=r"labels \[2, 3, 4, 5, 6, 7, 8, 9\] are not among the classes \[0, 1\]"):
+        clf.partial_fit(X_train / 16, y_train, classes=[0, 1])
+    with pytest.raises(NotFittedError):
+        clf.predict(X_train[:1] / 16)
+    clf.partial_fit(X_train / 16, y_train, classes=np.arange(10)).partial_fit(X_train / 16, y_train,
+                                                                              classes=np.arange(10))
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, .*, 19\] differs from the classes of the first call of "
+                                         r"partial_fit, \[0, 1, .*, 9\]: fit afresh to change them"):
+        clf.partial_fit(X_train / 16, y_train, classes=np.arange(20))
+    assert clf.n_iter_ == 2
+
+
+def test_a_loss_that_falls_is_no_divergence_and_a_real_one_leaves_nothing_fitted():
+    """Unscaled features give large losses that fall epoch after epoch: training goes on, as
+    MLPClassifier's does (each epoch was once a fit of its own, measured against its own first batch,
+    and a batch of loss 400 after one of 0 counted as divergence). A rate that does diverge is a
+    ValueError in the estimator's words, and leaves no half-trained model behind."""
+    from sklearn.datasets import make_classification
+    from sklearn.exceptions import NotFittedError
+    X, y = make_classification(n_samples=1000, n_features=10, random_state=0)
+    clf = DigitnetClassifier(max_iter=20, batch_size=32, random_state=0).fit(X * 1e4, y)
+    assert clf.n_iter_ == 20 and clf.loss_curve_[-1] < clf.loss_curve_[0] / 10 and clf.score(X * 1e4, y) > 0.9
+    with pytest.raises(ValueError, match=r"^training diverged: .* by epoch \d+, batch \d+; .*learning rate") as error:
+        clf.set_params(learning_rate=1e6, optimizer="sgd").fit(X, y)
+    assert "--lr" not in str(error.value)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_early_stopping_on_little_data_and_for_one_epoch():
+    """90 digits, 10 classes, 10% held out: 9 examples cannot hold every class, so the split is not
+    stratified (scikit-learn's split refused, naming a test_size nobody set). max_iter=1 still holds
+    out, scores, and warns that it did not converge, as MLPClassifier does."""
+    from sklearn.exceptions import ConvergenceWarning
+    X_train, _, y_train, _ = digits()
+    for n, fraction in ((90, 0.1), (500, 0.01)):
+        clf = DigitnetClassifier(hidden_layer_sizes=(16,), early_stopping=True, validation_fraction=fraction,
+                                 random_state=0).fit(X_train[:n] / 16, y_train[:n])
+        assert len(clf.validation_scores_) == clf.n_iter_ > 0
+    with pytest.warns(ConvergenceWarning, match="stopped after max_iter=1 epochs without converging"):
+        one = DigitnetClassifier(hidden_layer_sizes=(16,), early_stopping=True, max_iter=1,
+                                 random_state=0).fit(X_train / 16, y_train)
+    assert len(one.validation_scores_) == 1 and one.best_validation_score_ == one.validation_scores_[0]
+
+
+def test_a_value_beyond_float32_is_a_value_error():
+    X = np.random.default_rng(0).random((100, 4))
+    X[0, 0] = 1e39
+    with pytest.raises(ValueError, match="values beyond float32's range"):
+        DigitnetClassifier(max_iter=2).fit(X, np.arange(100) % 2)
+
+
 def test_partial_fit_after_early_stopping_reports_a_loss_not_a_score():
     X_train, _, y_train, _ = digits()
     clf = DigitnetClassifier(hidden_layer_sizes=(32,), max_iter=3, early_stopping=True, random_state=0)
@@ -115,7 +175,7 @@ def test_a_parameter_out_of_range_is_refused_as_scikit_learn_refuses_it(setting,
 
 @pytest.mark.skipif(__import__("importlib").util.find_spec("cupy") is not None, reason="CuPy is installed")
 def test_gpu_without_cupy_is_a_clear_error():
-    with pytest.raises(Exception, match="--device gpu needs CuPy, which is not installed"):
+    with pytest.raises(ValueError, match="--device gpu needs CuPy, which is not installed"):
         DigitnetClassifier(device="gpu").fit(np.eye(4), [0, 1, 0, 1])
 
 

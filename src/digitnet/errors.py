@@ -2,11 +2,13 @@
 
 Library code raises `DigitnetError` with a message that names the thing that
 is wrong and says how to fix it; only the command line prints it (one line on
-stderr) and exits with status 2.
+stderr) and exits with status 2. It is a ValueError, as Python's and
+scikit-learn's own refusals of a bad value are, so that code written for
+them (`except ValueError`, scikit-learn's checks) catches it too.
 """
 
 
-class DigitnetError(Exception):
+class DigitnetError(ValueError):
     """A problem with the user's input: a file, an argument, an image, a model."""
 
 
@@ -19,4 +21,4 @@ class ModelFileError(DigitnetError):
 
 
 class TrainingDiverged(DigitnetError):
-    """The loss became NaN or infinite during training."""
+    """The loss became NaN or infinite during training, or grew to many times the untrained network's."""

@@ -7,13 +7,15 @@
 It drops into Pipeline, GridSearchCV and cross_val_score, and passes scikit-learn's own estimator
 checks (tests/test_sklearn.py). The constructor only stores its arguments; the layer sizes come
 from the data in `fit` (n_features_in_ inputs, one output per class of `classes_`, which may be
-any labels, strings too). Each epoch is one call of `training.fit` (the same training as
-`digitnet train`), so that training can stop when the loss no longer improves, as scikit-learn's
-MLPClassifier does (`tol`, `n_iter_no_change`), or when the validation score no longer does
-(`early_stopping`). scikit-learn is an optional extra: `pip install -e .[sklearn]`.
+any labels, strings too). `fit` is one call of `training.fit` (the same training as `digitnet
+train`), whose callback after each epoch stops training when the loss no longer improves, as
+scikit-learn's MLPClassifier does (`tol`, `n_iter_no_change`), or when the validation score no
+longer does (`early_stopping`). Errors are ValueErrors, as scikit-learn's are (DigitnetError is
+one). scikit-learn is an optional extra: `pip install -e .[sklearn]`.
 """
 import importlib.util
 import math
+import re
 import warnings
 from numbers import Integral, Real
 
@@ -31,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from .backend import DEVICES
 from .checks import whole
+from .errors import TrainingDiverged
 from .layers import ACTIVATIONS
 from .losses import LOSSES
 from .network import MLP
@@ -44,9 +47,10 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
 
     hidden_layer_sizes, activation ("relu", "leaky_relu", "tanh", "sigmoid"), loss ("ce", "mse"),
     optimizer ("adam", "sgd", "momentum", "nesterov"), learning_rate, batch_size (at most the
-    number of examples), max_iter (epochs), l2 (weight decay), dropout, schedule (the learning
-    rate of each epoch over max_iter epochs: "constant", "step", "exponential", "linear", "cosine"
-    or "one-cycle", as `digitnet train --schedule`), tol and
+    number of examples), max_iter (epochs), l2 (weight decay: l2 * W is added to the gradient of
+    the batch's mean loss, so l2 is MLPClassifier's alpha / batch_size), dropout, schedule (the
+    learning rate of each step over max_iter epochs: "constant", "step", "exponential", "linear",
+    "cosine" or "one-cycle", as `digitnet train --schedule`), tol and
     n_iter_no_change (stop once the training loss has not improved by tol for that many epochs;
     tol=None trains every epoch), early_stopping and validation_fraction (stop on the score of a
     held-out part instead, and keep the best weights), random_state, device ("cpu", "gpu").
@@ -97,26 +101,29 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
         """Train a fresh network on X (n, n_features), y (n,); returns self."""
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=True)
         check_classification_targets(y)
-        self.classes_, y = np.unique(y, return_inverse=True)
-        self._start(X.shape[1])
-        return self._epochs(X.astype(np.float32), y, self.max_iter)
+        classes, y = np.unique(y, return_inverse=True)
+        self._start(classes, X.shape[1])
+        return self._train(X.astype(np.float32), y, whole=True)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
-        """One more epoch on X, y; the first call needs `classes`, every label there will be."""
+        """One more epoch on X, y, at learning_rate (no schedule, no early stopping); the first call
+        needs `classes`, every label there will be, and a later one may repeat them, not change them."""
         first = not hasattr(self, "model_")
         X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first)
         check_classification_targets(y)
-        if first:
-            if classes is None:
-                raise ValueError("the first call of partial_fit needs classes=, every label there will be")
-            self.classes_ = np.unique(classes)
-            self._start(X.shape[1])
-        unknown = np.setdiff1d(y, self.classes_)
+        if first and classes is None:
+            raise ValueError("the first call of partial_fit needs classes=, every label there will be")
+        known = np.unique(classes) if first else self.classes_
+        if not first and classes is not None and not np.array_equal(np.unique(classes), known):
+            raise ValueError(f"classes={np.unique(classes).tolist()} differs from the classes of the first call "
+                             f"of partial_fit, {known.tolist()}: fit afresh to change them")
+        unknown = np.setdiff1d(y, known)
         if unknown.size:
-            raise ValueError(f"labels {unknown.tolist()} are not among the classes {self.classes_.tolist()}")
-        return self._epochs(X.astype(np.float32), np.searchsorted(self.classes_, y), 1)
-
+            raise ValueError(f"labels {unknown.tolist()} are not among the classes {known.tolist()}")
+        if first:
+            self._start(known, X.shape[1])
+        return self._train(X.astype(np.float32), np.searchsorted(self.classes_, y), whole=False)
     def predict_proba(self, X):
         """Class probabilities (n, n_classes), in the order of classes_."""
         check_is_fitted(self)
@@ -143,56 +150,75 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
     # -- training ------------------------------------------------------------------
-    def _start(self, n_features):
-        """A fresh network for n_features inputs and len(classes_) outputs, its optimizer, and the
+    def _start(self, classes, n_features):
+        """A fresh network for n_features inputs and one output per class, its optimizer, and the
         generator of every later seed (from random_state)."""
         rng = np.random.default_rng(check_random_state(self.random_state).randint(2**31))
-        n_out = max(len(self.classes_), 2)                # one class: two outputs, the second never right
+        n_out = max(len(classes), 2)                      # one class: two outputs, the second never right
         sizes = (n_features, *_sizes(self.hidden_layer_sizes), n_out)
         self.model_ = MLP(sizes=sizes, activation=self.activation, loss=self.loss, dropout=self.dropout,
                           random_state=int(rng.integers(2**31)), device=self.device)
+        self.classes_ = classes
         self._optimizer = make_optimizer(self.optimizer, self.learning_rate)
         self._rng = rng
         self.loss_curve_, self.validation_scores_, self.n_iter_ = [], [], 0
         self._best, self._stale, self._validating = math.inf, 0, None
 
-    def _epochs(self, X, y, epochs):
-        """Up to `epochs` epochs of training, stopping as tol / early_stopping say; returns self."""
-        validating = self.early_stopping and epochs > 1
+    def _train(self, X, y, whole):
+        """The `whole` run of `fit` (max_iter epochs, the schedule, early_stopping), or one epoch of
+        `partial_fit`, in one call of digitnet's `fit`, which `_epoch_done` ends when tol says so;
+        returns self. When a whole run diverges, the estimator is left unfitted; one epoch of
+        partial_fit, as it was."""
+        epochs, schedule = (self.max_iter, self.schedule) if whole else (1, "constant")
+        validating = self.early_stopping and whole
         if validating != self._validating:               # a score and a loss are not compared: start afresh
             self._best, self._stale, self._validating = math.inf, 0, validating
         X, y, X_val, y_val = self._split(X, y) if validating else (X, y, None, None)
-        for epoch in range(epochs):
-            factor = SCHEDULES[self.schedule](epoch / epochs, epoch / epochs) if epochs > 1 else 1.0
-            history = fit(self.model_, X, y, optimizer=self._optimizer, learning_rate=self.learning_rate * factor,
-                          epochs=1, batch_size=max(1, min(self.batch_size, len(X))), l2=self.l2,
-                          random_state=int(self._rng.integers(2**31)), verbose=0)
-            self.n_iter_ += 1
-            self.loss_curve_.append(history["train_loss"][0])
-            if validating:
-                self.validation_scores_.append(self.model_.score(X_val, y_val))
-            worse = -self.validation_scores_[-1] if validating else self.loss_curve_[-1]     # lower is better
-            if worse < self._best - (self.tol or 0):
-                self._best, self._stale = worse, 0
-                self._best_params = self.model_.params.copy() if validating else None
-            else:
-                self._stale += 1
-            if epochs > 1 and self.tol is not None and self._stale >= self.n_iter_no_change:
-                break
-        else:
-            if epochs > 1 and self.tol is not None:
-                warnings.warn(f"stopped after max_iter={self.max_iter} epochs without converging", ConvergenceWarning)
+        try:
+            history = fit(self.model_, X, y, x_val=X_val, y_val=y_val, optimizer=self._optimizer,
+                          learning_rate=self.learning_rate, epochs=epochs, l2=self.l2, schedule=schedule,
+                          batch_size=max(1, min(self.batch_size, len(X))), verbose=0,
+                          random_state=int(self._rng.integers(2**31)),
+                          callbacks=[lambda record: self._epoch_done(record, validating)])
+        except TrainingDiverged as e:
+            for name in FITTED if whole else ():
+                vars(self).pop(name, None)
+            raise TrainingDiverged(re.sub(r"\(--lr (\S+)\)", r"(learning_rate=\1)", str(e))) from None
+        if whole and self.tol is not None and len(history["epoch"]) == epochs:
+            warnings.warn(f"stopped after max_iter={self.max_iter} epochs without converging", ConvergenceWarning)
         if validating:
             self.model_.params[...] = self._best_params           # the weights of the best validation score
         self.best_validation_score_ = -self._best if validating else None     # one or the other, as scikit-learn's
         self.best_loss_ = None if validating else self._best                   # MLPClassifier has them
         return self
 
+    def _epoch_done(self, record, validating):
+        """After each epoch (fit's callback): the curves and the best so far; False once tol says stop."""
+        self.n_iter_ += 1
+        self.loss_curve_.append(record["train_loss"])
+        if validating:
+            self.validation_scores_.append(record["val_accuracy"])
+        worse = -self.validation_scores_[-1] if validating else self.loss_curve_[-1]     # lower is better
+        if worse < self._best - (self.tol or 0):
+            self._best, self._stale = worse, 0
+            self._best_params = self.model_.params.copy() if validating else None
+        else:
+            self._stale += 1
+        return self.tol is None or self._stale < self.n_iter_no_change
+
     def _split(self, X, y):
-        stratify = y if np.bincount(y).min() > 1 else None
+        """(X, y, X_val, y_val): validation_fraction of the examples held out, with each class in the
+        same proportion in both parts where both parts can hold every class."""
+        n_val, classes = math.ceil(self.validation_fraction * len(y)), len(np.unique(y))
+        fits = np.bincount(y).min() > 1 and classes <= n_val <= len(y) - classes
+        stratify = y if fits else None
         X, X_val, y, y_val = train_test_split(X, y, test_size=self.validation_fraction, stratify=stratify,
                                               random_state=int(self._rng.integers(2**31)))
         return X, y, X_val, y_val
+
+
+FITTED = ("model_", "classes_", "n_iter_", "loss_curve_", "validation_scores_", "best_loss_",
+          "best_validation_score_")
 
 
 def _sizes(hidden):
