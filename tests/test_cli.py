@@ -233,6 +233,17 @@ def test_a_closed_pipe_ends_quietly_like_a_unix_tool():
     assert result.returncode == 141 and result.stderr == ""
 
 
+def test_a_closed_stdout_is_no_error_and_an_unknown_option_names_its_command():
+    """`digitnet presets >&-`: nothing to write to, nothing to fail (was an AttributeError). An option
+    the command does not know is told by that command, which points at its own --help."""
+    result = subprocess.run([sys.executable, "-m", "digitnet", "presets"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, timeout=60,
+                            preexec_fn=lambda: os.close(1))
+    assert result.returncode == 0 and result.stderr == ""
+    assert_one_line_error(digitnet("info", "--data", "x", check=False),
+                          r"^digitnet info: error: unrecognized arguments: --data \(see `digitnet info --help`\)$")
+
+
 def test_version():
     assert digitnet("--version").stdout.strip() == "digitnet 0.1.0"
 

@@ -112,6 +112,14 @@ def test_bad_mirrors_are_skipped(mirror, tmp_path):
             assert mirror.requests[f"/{prefix}/{name}"] == 1
 
 
+def test_no_bars_are_drawn_where_nobody_watches(mirror, tmp_path, capfd):
+    """A first `digitnet train > log 2>&1` downloads MNIST: progress=True draws bars in a terminal or a
+    notebook only, not into a log file (here stderr is pytest's capture, no terminal)."""
+    download_mnist(tmp_path, mirrors=[mirror.url("good")], backoff=0, progress=True)
+    assert_complete(tmp_path)
+    assert "\r" not in capfd.readouterr().err
+
+
 def test_network_errors_are_retried(mirror, tmp_path):
     download_mnist(tmp_path, mirrors=[mirror.url("flaky")], retries=1, backoff=0, progress=False)
     assert_complete(tmp_path)

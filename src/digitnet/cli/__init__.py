@@ -48,6 +48,7 @@ def build_parser():
     sub.required = True
     for command in COMMANDS:
         command.add_parser(sub)
+    parser.commands = sub.choices                 # name -> the command's own parser
     return parser
 
 
@@ -55,7 +56,10 @@ def main(argv=None):
     for stream in (sys.stdout, sys.stderr):    # a terminal that cannot show Δ or §: a ? in its place, no crash
         if getattr(stream, "errors", None) == "strict":    # not UTF-8 mode's surrogateescape (file names)
             stream.reconfigure(errors="replace")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:                                   # said by the command's parser, which names its own --help
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     with terminate_like_interrupt():           # SIGTERM cleans up half-written files, as Ctrl-C does
         return _run(args)
 
@@ -65,7 +69,8 @@ def _run(args):
     try:
         code = args.run(args)
         try:
-            sys.stdout.flush()                 # a closed pipe shows here, not at exit
+            if sys.stdout is not None:         # None: started with stdout closed (>&-), nothing to flush
+                sys.stdout.flush()             # a closed pipe shows here, not at exit
         except OSError as e:                   # the terminal went away after the command had failed or
             if code == 0 or isinstance(e, BrokenPipeError):            # stopped (SIGHUP): its status stands
                 raise

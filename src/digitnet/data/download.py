@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import socket
+import sys
 import tempfile
 import time
 import zlib
@@ -35,6 +36,7 @@ from typing import Sequence
 from digitnet.atomic import usual_mode, write_problem
 from digitnet.data.idx import GZIP_MAGIC
 from digitnet.errors import DataError
+from digitnet.progress import in_notebook
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,8 @@ def _retrieve(url, folder, name, timeout, progress) -> Path:
     """pooch's download of `url` into folder/name (pooch's own messages kept out of the way)."""
     import pooch                            # when needed: its import of tqdm.auto warns in a notebook without
                                             # ipywidgets, and takes time
-    downloader = pooch.HTTPDownloader(progressbar=progress, timeout=timeout, headers={"User-Agent": "digitnet"})
+    shown = progress and (sys.stderr.isatty() or in_notebook())      # no bars redrawn into a log file
+    downloader = pooch.HTTPDownloader(progressbar=shown, timeout=timeout, headers={"User-Agent": "digitnet"})
     with _quiet(pooch.get_logger()):
         return Path(pooch.retrieve(url, known_hash=None, fname=name, path=folder, downloader=downloader))
 
