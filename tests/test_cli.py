@@ -244,6 +244,18 @@ def test_a_closed_stdout_is_no_error_and_an_unknown_option_names_its_command():
                           r"^digitnet info: error: unrecognized arguments: --data \(see `digitnet info --help`\)$")
 
 
+def test_a_quoted_tilde_is_home_for_every_file_and_a_pipe_is_no_missing_model(tmp_path, monkeypatch):
+    """--out '~/m.npz' (quoted: the shell left ~ alone): the model went to $HOME and its history into a
+    folder named ~ here. And `info <(cat m.npz)` is a pipe, not a missing file."""
+    from digitnet.cli.common import nonempty_path
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert nonempty_path("~/m.npz") == tmp_path / "m.npz" and nonempty_path("./~") == Path("~")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert_one_line_error(digitnet("info", fifo, check=False),
+                          rf"^digitnet: error: {fifo} is a pipe or device, not a file: save the model to a file first$")
+
+
 def test_version():
     assert digitnet("--version").stdout.strip() == "digitnet 0.1.0"
 

@@ -191,6 +191,12 @@ def test_a_new_run_never_takes_over_an_earlier_runs_checkpoint(mnist_dir, tmp_pa
         f"digitnet: error: the checkpoint folder {checkpoints} holds an earlier run's checkpoint: go on with it, "
         f"`digitnet train --resume {checkpoints}`, or delete that folder to start afresh")
     assert (checkpoints / "checkpoint.npz").read_bytes() == b"an earlier run's"
+    kept = tmp_path / "kept"                                     # a finished run keeps a folder it was given
+    assert main(args + ["--checkpoint-dir", str(kept)]) == 0 and (kept / "checkpoint.npz").exists()
+    assert main(args + ["--checkpoint-dir", str(kept)]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"digitnet: error: the checkpoint folder {kept} holds the checkpoint of an earlier run, which finished: "
+        f"delete that folder, or choose another --checkpoint-dir, to train afresh")
 
 
 def test_removing_the_checkpoint_takes_the_temp_files_a_kill_left(tmp_path):

@@ -91,6 +91,8 @@ def load_model(path, device="cpu"):
     if path.is_dir():
         raise ModelFileError(f"{path} is a directory, not a model file: name the model file in it, or "
                              f"train one with `digitnet train --out {path / 'model.npz'}`")
+    if path.exists() and not path.is_file():           # a pipe, `<(cat m.npz)`: a model file is read by seeking
+        raise ModelFileError(f"{path} is a pipe or device, not a file: save the model to a file first")
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file; train one with `digitnet train --out {path}`")
     arrays = _read_arrays(path)

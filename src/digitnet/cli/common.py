@@ -15,10 +15,12 @@ NAME_MAX = 255                      # bytes in one file or folder name, on every
 
 
 def nonempty_path(text):
-    """A file or folder path (an argparse type): an empty one is refused, not taken as "not given"."""
+    """A file or folder path (an argparse type), ~ expanded once here, so that every file made from it
+    (a model, its history, its checkpoint) goes to one place; an empty one is refused, not taken as
+    "not given"."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path: name a file or folder")
-    return Path(text)
+    return Path(text).expanduser() if text.startswith("~") else Path(text)       # ./~ stays a folder named ~
 
 
 def add_data_argument(parser):

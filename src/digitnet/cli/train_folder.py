@@ -8,7 +8,7 @@ import os
 import shlex
 from pathlib import Path
 
-from ..checkpoint import LOCK, NAME, claim
+from ..checkpoint import LOCK, NAME, claim, load
 from ..errors import DigitnetError
 from ..io import write_json
 from .common import check_name_length, check_writable
@@ -65,13 +65,27 @@ def claimed(folder, resuming):
     with claim(folder):
         state = Claim()
         if not resuming and (folder / NAME).exists():
-            raise DigitnetError(f"the checkpoint folder {folder} holds an earlier run's checkpoint: go on with it, "
-                                f"`{resume_command(folder)}`, or delete that folder to start afresh")
+            raise DigitnetError(_taken(folder))
         try:
             yield state
         finally:
             if state.done or not (folder / NAME).exists():
                 remove_checkpoint(folder)
+
+
+def _taken(folder):
+    """Why a new run may not write into `folder`: it holds the checkpoint of an earlier run, which either
+    finished (kept because --checkpoint-dir named the folder) or can go on."""
+    try:
+        _, meta = load(folder)
+        finished = meta["position"]["epoch"] > meta["settings"]["epochs"]
+    except (DigitnetError, KeyError, TypeError):
+        finished = False
+    if finished:
+        return (f"the checkpoint folder {folder} holds the checkpoint of an earlier run, which finished: delete "
+                f"that folder, or choose another --checkpoint-dir, to train afresh")
+    return (f"the checkpoint folder {folder} holds an earlier run's checkpoint: go on with it, "
+            f"`{resume_command(folder)}`, or delete that folder to start afresh")
 
 
 def remove_checkpoint(folder):
