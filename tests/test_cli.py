@@ -256,6 +256,21 @@ def test_a_quoted_tilde_is_home_for_every_file_and_a_pipe_is_no_missing_model(tm
                           rf"^digitnet: error: {fifo} is a pipe or device, not a file: save the model to a file first$")
 
 
+def test_training_into_a_pipe_whose_reader_goes_says_where_its_checkpoint_is(mnist_dir, tmp_path):
+    """`digitnet train | head -4`: stopped at the next line it prints, as a Unix tool is (141), and, since
+    a checkpoint is left that the same command would refuse, said on stderr as a Ctrl-C is."""
+    command = [sys.executable, "-m", "digitnet", "train", "--data", str(mnist_dir), "--epochs", "3", "--hidden", "16",
+               "--validation-size", "50000", "--out", str(tmp_path / "m.npz")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        lines = [process.stdout.readline() for _ in range(4)]
+        process.stdout.close()                                      # head has read its four lines
+        stderr = process.stderr.read()
+        assert process.wait(timeout=120) == 141 and lines[3].startswith("epoch   1/3")
+    folder = tmp_path / "m.checkpoint"
+    assert stderr == (f"digitnet: training stopped: its output's reader went away; the checkpoint in {folder} keeps "
+                      f"it: resume with `digitnet train --resume {folder}`\n")
+
+
 def test_version():
     assert digitnet("--version").stdout.strip() == "digitnet 0.1.0"
 

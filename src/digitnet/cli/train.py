@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from ..budget import check_seconds, epochs_within
+from ..checkpoint import NAME
 from ..data import load_mnist
 from ..errors import DigitnetError, TrainingDiverged
 from ..init import DEFAULT_INIT, INITIALIZERS
@@ -192,6 +193,11 @@ def train_in(args, s, command, out, checkpoints, folder):
     except TrainingInterrupted as e:
         warn(f"digitnet: {e}; the checkpoint in {checkpoints} keeps it: resume with `{resume_command(checkpoints)}`")
         return e.exit_status
+    except BrokenPipeError:                                   # `| head`: stopped, as a Unix tool is, and said so
+        if (checkpoints / NAME).exists():
+            warn(f"digitnet: training stopped: its output's reader went away; the checkpoint in {checkpoints} "
+                 f"keeps it: resume with `{resume_command(checkpoints)}`")
+        raise
     except TrainingDiverged:
         folder.done = temporary                               # nothing in it is worth resuming
         raise
