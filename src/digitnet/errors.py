@@ -2,13 +2,11 @@
 
 Library code raises `DigitnetError` with a message that names the thing that
 is wrong and says how to fix it; only the command line prints it (one line on
-stderr) and exits with status 2. It is a ValueError, as Python's and
-scikit-learn's own refusals of a bad value are, so that code written for
-them (`except ValueError`, scikit-learn's checks) catches it too.
+stderr) and exits with status 2.
 """
 
 
-class DigitnetError(ValueError):
+class DigitnetError(Exception):
     """A problem with the user's input: a file, an argument, an image, a model."""
 
 

@@ -10,8 +10,7 @@ from the data in `fit` (n_features_in_ inputs, one output per class of `classes_
 any labels, strings too). `fit` is one call of `training.fit` (the same training as `digitnet
 train`), whose callback after each epoch stops training when the loss no longer improves, as
 scikit-learn's MLPClassifier does (`tol`, `n_iter_no_change`), or when the validation score no
-longer does (`early_stopping`). Errors are ValueErrors, as scikit-learn's are (DigitnetError is
-one). scikit-learn is an optional extra: `pip install -e .[sklearn]`.
+longer does (`early_stopping`). scikit-learn is an optional extra: `pip install -e .[sklearn]`.
 """
 import importlib.util
 import math
@@ -99,18 +98,18 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Train a fresh network on X (n, n_features), y (n,); returns self."""
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=True)
+        X, y = validate_data(self, X, y, dtype=np.float32, reset=True)   # a value beyond float32: refused here
         check_classification_targets(y)
         classes, y = np.unique(y, return_inverse=True)
         self._start(classes, X.shape[1])
-        return self._train(X.astype(np.float32), y, whole=True)
+        return self._train(X, y, whole=True)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One more epoch on X, y, at learning_rate (no schedule, no early stopping); the first call
         needs `classes`, every label there will be, and a later one may repeat them, not change them."""
         first = not hasattr(self, "model_")
-        X, y = validate_data(self, X, y, dtype=(np.float64, np.float32), reset=first)
+        X, y = validate_data(self, X, y, dtype=np.float32, reset=first)
         check_classification_targets(y)
         if first and classes is None:
             raise ValueError("the first call of partial_fit needs classes=, every label there will be")
@@ -123,12 +122,12 @@ class DigitnetClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"labels {unknown.tolist()} are not among the classes {known.tolist()}")
         if first:
             self._start(known, X.shape[1])
-        return self._train(X.astype(np.float32), np.searchsorted(self.classes_, y), whole=False)
+        return self._train(X, np.searchsorted(self.classes_, y), whole=False)
     def predict_proba(self, X):
         """Class probabilities (n, n_classes), in the order of classes_."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
-        p = self.model_.predict_proba(X.astype(np.float32)).astype(np.float64)[:, :len(self.classes_)]
+        X = validate_data(self, X, dtype=np.float32, reset=False)
+        p = self.model_.predict_proba(X).astype(np.float64)[:, :len(self.classes_)]
         return p / p.sum(axis=1, keepdims=True)
 
     def predict_log_proba(self, X):
